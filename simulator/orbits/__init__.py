@@ -1,0 +1,1 @@
+"""Orbits: TLE catalogs, Walker shells, ground stations and contact windows."""
