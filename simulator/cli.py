@@ -1,0 +1,214 @@
+"""The ``spaceverse`` command line.
+
+Every user mistake ends as one line on stderr (``error: ...``) and exit status 2;
+warnings (stale TLE epochs, skipped records) go to stderr as ``warning: ...``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import SpaceverseError
+
+logger = logging.getLogger("simulator")
+
+
+class _LineFormatter(logging.Formatter):
+    def format(self, record):
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+def _setup_logging(verbose: int) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LineFormatter())
+    root = logging.getLogger("simulator")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    root.propagate = False
+
+
+@contextmanager
+def _progress(total: int, label: str, enabled: bool = True):
+    """A rich progress bar (on stderr) that the caller advances by counts."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+                  transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def _print_table(title: str, frame, formats: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for col in frame.columns:
+        table.add_column(col, justify="left" if frame[col].dtype == object else "right")
+    for _, row in frame.iterrows():
+        table.add_row(*[formats.get(c, "{}").format(row[c]) for c in frame.columns])
+    Console(width=160).print(table)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="spaceverse")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+def cli(verbose: int) -> None:
+    """spaceverse: satellite-ground VLM inference in LEO constellations."""
+    _setup_logging(verbose)
+
+
+def _float_list(text: str, option: str) -> list[float]:
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated numbers, got {text!r}",
+                                 param_hint=option) from None
+    if not values:
+        raise click.BadParameter("expected at least one number", param_hint=option)
+    return values
+
+
+@cli.command()
+@click.option("--tle", "constellation", default="starlink@2026-06-14", show_default=True,
+              help="Named catalog, TLE file, or walker:ALT:INC:PLANES:PER_PLANE[:F].")
+@click.option("--name", "names", multiple=True,
+              help="Keep satellites whose name matches (glob or substring); repeatable.")
+@click.option("--station", "stations", multiple=True,
+              help="NAME:LAT:LON[:ALT_M], a catalog station name, or network:NET; repeatable. "
+                   "Default: Shanghai (the paper's station).")
+@click.option("--stations-catalog", type=click.Path(dir_okay=False),
+              help="Ground-station CSV used for names (default: the bundled catalog).")
+@click.option("--min-elevation", type=click.FloatRange(-5, 90, max_open=True),
+              help="Elevation mask in degrees for every station (default: each station's own).")
+@click.option("--start", help="ISO 8601 start (default: the newest TLE epoch, rounded up to the hour).")
+@click.option("--hours", type=click.FloatRange(min=0, min_open=True, max=24 * 366),
+              default=24.0, show_default=True)
+@click.option("--step", "step_s", type=click.FloatRange(1, 600), default=60.0, show_default=True,
+              help="Coarse grid step in seconds (accuracy does not depend on it).")
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="Write the windows to FILE.csv or FILE.parquet.")
+@click.option("--plot", type=click.Path(dir_okay=False), help="Write a timeline figure (PNG/PDF).")
+@click.option("--altitudes", help="Comma-separated altitudes (km): contact fraction vs altitude "
+                                  "over Walker shells instead of a catalog.")
+@click.option("--inclination", type=float, default=53.0, show_default=True,
+              help="Walker-shell inclination for --altitudes.")
+@click.option("--planes", type=click.IntRange(min=1), default=24, show_default=True)
+@click.option("--per-plane", type=click.IntRange(min=1), default=12, show_default=True)
+@click.option("--lenient", is_flag=True, help="Skip bad TLE records with a warning.")
+@click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: CPUs).")
+@click.option("--no-cache", is_flag=True, help="Recompute even if a cached result exists.")
+def contacts(constellation, names, stations, stations_catalog, min_elevation, start, hours,
+             step_s, out, plot, altitudes, inclination, planes, per_plane, lenient, workers,
+             no_cache):
+    """Contact windows between satellites and ground stations."""
+    from .orbits import contact_stats
+    from .orbits.contacts import cached_contacts, write_table
+    from .orbits.frames import as_utc
+    from .orbits.stations import resolve_stations
+
+    station_list = resolve_stations(list(stations) or ["Shanghai"], catalog_path=stations_catalog,
+                                    min_elevation_deg=min_elevation)
+    duration_s = hours * 3600.0
+    if altitudes is not None:
+        alts = _float_list(altitudes, "--altitudes")
+        with _progress(len(alts), "altitudes") as advance:
+            table = contact_stats.contact_fraction_by_altitude(
+                alts, station_list, inclination_deg=inclination, planes=planes,
+                per_plane=per_plane, duration_s=duration_s, step_s=step_s, workers=workers,
+                progress=advance)
+        _print_table(f"Contact fraction vs altitude (synthetic Walker shells, {planes}x{per_plane}, "
+                     f"{inclination:g} deg; stations: {', '.join(s.name for s in station_list)})",
+                     table.drop(columns="synthetic"),
+                     {"mean_contact_fraction": "{:.2%}", "overhead_pass_fraction": "{:.2%}",
+                      "mean_pass_s": "{:.1f}", "passes_per_sat_day": "{:.2f}",
+                      "altitude_km": "{:g}"})
+        if out:
+            write_table(table, Path(out))
+        if plot:
+            from .plots import contact_fraction_vs_altitude
+
+            contact_fraction_vs_altitude(table, plot, title=(
+                f"Synthetic Walker shells ({inclination:g} deg), "
+                f"mask {max(s.min_elevation_deg for s in station_list):g} deg"))
+        return
+
+    from .orbits.constellations import load_constellation
+    from .orbits.tle import epoch_warnings
+
+    const = load_constellation(constellation, names=list(names) or None, lenient=lenient)
+    t0 = as_utc(start) if start else const.default_start
+    if const.catalog is not None:
+        epoch_warnings(const.catalog, t0)
+    n = len(const.orbits)
+    with _progress(n, f"{n} satellites x {len(station_list)} stations") as advance:
+        windows = cached_contacts(const.orbits, station_list, t0, duration_s, step_s=step_s,
+                                  workers=workers, refresh=no_cache, progress=advance)
+    summary = contact_stats.per_station(windows, duration_s, n)
+    end = t0 + timedelta(seconds=duration_s)
+    _print_table(f"{const.label}: {n} satellites, {t0:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC, "
+                 f"{len(windows)} passes", summary,
+                 {"mean_pass_s": "{:.1f}", "mean_sat_contact_fraction": "{:.3%}",
+                  "coverage_fraction": "{:.1%}"})
+    missing = [s.name for s in station_list if s.name not in set(summary["station"])]
+    if missing:
+        click.echo(f"no passes at: {', '.join(missing)}")
+    if out:
+        write_table(windows, Path(out))
+        click.echo(f"wrote {out}")
+    if plot:
+        from .plots import contact_timeline
+
+        title = f"{const.label}: contact windows"
+        if const.synthetic:
+            title += " (synthetic constellation)"
+        contact_timeline(windows, plot, duration_s=duration_s, title=title)
+        click.echo(f"wrote {plot}")
+
+
+@cli.command()
+def catalogs():
+    """List the bundled TLE catalogs and ground-station networks."""
+    from .orbits.stations import load_station_catalog, networks
+    from .orbits.tle import list_catalogs
+
+    for name, path in list_catalogs().items():
+        click.echo(f"{name:28s} {path}")
+    stations = load_station_catalog()
+    click.echo(f"\nground stations: {len(stations)} in networks {', '.join(networks(stations))}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: one line and exit 2 for any user mistake."""
+    try:
+        code = cli.main(args=argv, prog_name="spaceverse", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        code = 130
+    except click.ClickException as exc:
+        message = exc.format_message().replace("\n", " ")
+        click.echo(f"error: {message}", err=True)
+        code = 2
+    except SpaceverseError as exc:
+        click.echo(f"error: {exc}", err=True)
+        code = 2
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)

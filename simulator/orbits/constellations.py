@@ -1,0 +1,86 @@
+"""One entry point for "which satellites": a TLE catalog, a file, or a Walker shell.
+
+A constellation spec is either
+
+* a named catalog (``starlink@2026-06-14``, ``planet``; see
+  :func:`simulator.orbits.tle.list_catalogs`) or a TLE file path, or
+* ``walker:ALT_KM:INC_DEG:PLANES:PER_PLANE[:PHASING]`` — a synthetic Walker-delta
+  shell built with ``sgp4init`` (see :mod:`simulator.orbits.shells`).
+
+>>> c = load_constellation("walker:550:53:4:5")
+>>> len(c.orbits), c.synthetic
+(20, True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Sequence
+
+from ..errors import InputError
+from .contacts import SatelliteOrbit, as_orbits
+from .shells import WalkerShell
+from .tle import Catalog, filter_names, load_catalog
+
+
+@dataclass(frozen=True)
+class Constellation:
+    label: str
+    orbits: tuple[SatelliteOrbit, ...]
+    synthetic: bool
+    catalog: Catalog | None = None
+    shell: WalkerShell | None = None
+
+    @property
+    def default_start(self) -> datetime:
+        """The newest element-set epoch rounded up to the hour (the epoch for shells).
+
+        Starting there, no element set is propagated backwards and the freshest
+        ones are at their most accurate.
+        """
+        if self.shell is not None:
+            return self.shell.epoch
+        newest = self.catalog.epoch_span()[1]
+        hour = newest.replace(minute=0, second=0, microsecond=0)
+        return hour if hour == newest else hour + timedelta(hours=1)
+
+
+def parse_walker(spec: str, **overrides) -> WalkerShell:
+    """``walker:ALT_KM:INC_DEG:PLANES:PER_PLANE[:PHASING]`` -> :class:`WalkerShell`."""
+    parts = spec.split(":")[1:]
+    if len(parts) not in (4, 5):
+        raise InputError(f"constellation {spec!r}: expected "
+                         "walker:ALT_KM:INC_DEG:PLANES:PER_PLANE[:PHASING]")
+    try:
+        alt, inc = float(parts[0]), float(parts[1])
+        planes, per_plane = int(parts[2]), int(parts[3])
+        phasing = int(parts[4]) if len(parts) == 5 else 1 % max(planes, 1)
+    except ValueError:
+        raise InputError(f"constellation {spec!r}: altitude and inclination must be numbers, "
+                         "planes, satellites per plane and phasing integers") from None
+    return WalkerShell(altitude_km=alt, inclination_deg=inc, planes=planes,
+                       sats_per_plane=per_plane, phasing=phasing, **overrides)
+
+
+def from_shell(shell: WalkerShell) -> Constellation:
+    label = (f"walker {shell.altitude_km:g} km {shell.inclination_deg:g} deg "
+             f"{shell.planes}x{shell.sats_per_plane} (synthetic)")
+    return Constellation(label, tuple(as_orbits(shell.satrecs())), True, shell=shell)
+
+
+def load_constellation(spec: str, *, names: Sequence[str] | None = None,
+                       lenient: bool = False) -> Constellation:
+    """Satellites for a constellation spec (catalog name, TLE file or Walker shell)."""
+    if spec.strip().lower().startswith("walker:"):
+        if names:
+            raise InputError("name filters apply to TLE catalogs, not to Walker shells")
+        return from_shell(parse_walker(spec.strip()))
+    catalog = load_catalog(spec, lenient=lenient)
+    if names:
+        catalog = Catalog(catalog.name, tuple(filter_names(catalog.elements, names)),
+                          catalog.sources)
+    if not catalog.elements:
+        raise InputError(f"catalog {spec!r}: no satellites left to simulate")
+    return Constellation(catalog.name, tuple(as_orbits(catalog.elements)), False,
+                         catalog=catalog)
