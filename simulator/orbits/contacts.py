@@ -407,6 +407,7 @@ def find_contacts(
     step_s: float = 60.0,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
+    min_parallel_samples: int = 2_000_000,
 ) -> pd.DataFrame:
     """All contact windows of ``satellites`` x ``stations`` in ``[start, start + duration_s]``.
 
@@ -415,6 +416,7 @@ def find_contacts(
     ``min_elevation_deg``, ``itrs_km()`` and ``up_unit()``.  ``workers`` processes
     share the satellites (default: the number of CPUs, one for small jobs);
     ``progress`` is called with the number of satellites finished after each chunk.
+    Jobs under ``min_parallel_samples`` satellite x time samples run in-process.
     Returns a table with :data:`WINDOW_COLUMNS`, sorted by rise time.
     """
     global _JOB
@@ -430,7 +432,7 @@ def find_contacts(
     grid = TimeGrid.build(start, duration_s, step_s)
     if workers is None:
         workers = os.cpu_count() or 1
-    if len(orbits) * len(grid.t_s) < 2_000_000:
+    if len(orbits) * len(grid.t_s) < min_parallel_samples:
         workers = 1
     size = _chunk_size(len(grid.t_s), len(orbits), workers)
     bounds = [(lo, min(lo + size, len(orbits))) for lo in range(0, len(orbits), size)]
