@@ -59,8 +59,8 @@ def _print_table(title: str, frame, formats: dict) -> None:
     table = Table(title=title, title_justify="left")
     for col in frame.columns:
         table.add_column(col, justify="left" if frame[col].dtype == object else "right")
-    for _, row in frame.iterrows():
-        table.add_row(*[formats.get(c, "{}").format(row[c]) for c in frame.columns])
+    for row in frame.itertuples(index=False):
+        table.add_row(*[formats.get(c, "{}").format(v) for c, v in zip(frame.columns, row)])
     Console(width=160).print(table)
 
 
@@ -135,6 +135,7 @@ def contacts(constellation, names, stations, stations_catalog, min_elevation, st
                      f"{inclination:g} deg; stations: {', '.join(s.name for s in station_list)})",
                      table.drop(columns="synthetic"),
                      {"mean_contact_fraction": "{:.2%}", "overhead_pass_fraction": "{:.2%}",
+                      "pass_fraction_of_period": "{:.2%}",
                       "mean_pass_s": "{:.1f}", "passes_per_sat_day": "{:.2f}",
                       "altitude_km": "{:g}"})
         if out:

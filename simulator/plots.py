@@ -65,17 +65,18 @@ def contact_fraction_vs_altitude(table: pd.DataFrame, path, *, paper_value: floa
                                  title: str | None = None) -> Path:
     """Contact fraction (simulated mean and analytic overhead pass) against altitude.
 
-    ``table`` has ``altitude_km``, ``mean_contact_fraction`` and
-    ``overhead_pass_fraction`` (fractions, not percent); the paper's Fig. 4a
-    average is drawn as a dashed line.
+    ``table`` has ``altitude_km``, ``pass_fraction_of_period``,
+    ``mean_contact_fraction`` and ``overhead_pass_fraction`` (fractions, not
+    percent); the paper's Fig. 4a average is drawn as a dotted line.
     """
     fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 2.4))
     x = table["altitude_km"].to_numpy()
-    ax.plot(x, 100 * table["mean_contact_fraction"], "o-", label="simulated, mean over shell")
-    ax.plot(x, 100 * table["overhead_pass_fraction"], "s--", label="overhead pass / orbit")
+    ax.plot(x, 100 * table["pass_fraction_of_period"], "o-", label="mean pass / orbital period")
+    ax.plot(x, 100 * table["overhead_pass_fraction"], "s--", label="overhead pass / orbital period")
+    ax.plot(x, 100 * table["mean_contact_fraction"], "^-", label="time in contact (mean satellite)")
     ax.axhline(100 * paper_value, color="grey", ls=":", label=f"paper Fig. 4a ({100 * paper_value:.2f} %)")
     ax.set_xlabel("altitude (km)")
-    ax.set_ylabel("time in contact (%)")
+    ax.set_ylabel("share of time (%)")
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=6)
     ax.grid(alpha=0.3)

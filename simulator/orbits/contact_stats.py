@@ -102,6 +102,16 @@ def visibility_half_angle(altitude_km: float, min_elevation_deg: float) -> float
     return math.acos(EARTH_RADIUS_KM * math.cos(m) / r) - m
 
 
+def orbital_period_s(altitude_km: float) -> float:
+    """Keplerian period of a circular orbit at ``altitude_km``.
+
+    >>> round(orbital_period_s(570.0) / 60, 1)
+    96.1
+    """
+    a = EARTH_RADIUS_KM + altitude_km
+    return 2 * math.pi * math.sqrt(a**3 / 398600.4418)
+
+
 def overhead_pass_fraction(altitude_km: float, min_elevation_deg: float) -> float:
     """Share of one orbit spent above the mask on a pass straight overhead.
 
@@ -120,8 +130,9 @@ def contact_fraction_by_altitude(altitudes_km, stations, *, inclination_deg: flo
     For each altitude a synthetic ``planes x per_plane`` shell is searched against
     ``stations`` over ``duration_s`` from the shell epoch.  Columns:
     ``mean_contact_fraction`` (share of time an average satellite sees at least one
-    station), ``mean_pass_s``, ``passes_per_sat_day`` and the analytic
-    ``overhead_pass_fraction`` at the strictest station mask.
+    station), ``mean_pass_s``, ``passes_per_sat_day``, ``pass_fraction_of_period``
+    (mean pass duration over the orbital period: the paper's Fig. 4a quantity) and
+    the analytic ``overhead_pass_fraction`` at the strictest station mask.
     """
     from .contacts import find_contacts
     from .shells import WalkerShell
@@ -143,6 +154,8 @@ def contact_fraction_by_altitude(altitudes_km, stations, *, inclination_deg: flo
             "mean_contact_fraction": total / (duration_s * shell.size),
             "mean_pass_s": float(windows["duration_s"].mean()) if len(windows) else 0.0,
             "passes_per_sat_day": len(windows) / shell.size * 86400.0 / duration_s,
+            "pass_fraction_of_period": (float(windows["duration_s"].mean()) if len(windows)
+                                        else 0.0) / orbital_period_s(float(alt)),
             "overhead_pass_fraction": overhead_pass_fraction(float(alt), mask),
             "synthetic": True,
         })
