@@ -19,6 +19,8 @@ from .errors import SpaceverseError
 
 logger = logging.getLogger("simulator")
 
+DEFAULT_CATALOG = "starlink@2026-06-14"
+
 
 class _LineFormatter(logging.Formatter):
     def format(self, record):
@@ -84,8 +86,9 @@ def _float_list(text: str, option: str) -> list[float]:
 
 
 @cli.command()
-@click.option("--tle", "constellation", default="starlink@2026-06-14", show_default=True,
-              help="Named catalog, TLE file, or walker:ALT:INC:PLANES:PER_PLANE[:F].")
+@click.option("--tle", "constellation",
+              help="Named catalog, TLE file, or walker:ALT:INC:PLANES:PER_PLANE[:F] "
+                   f"[default: {DEFAULT_CATALOG}].")
 @click.option("--name", "names", multiple=True,
               help="Keep satellites whose name matches (glob or substring); repeatable.")
 @click.option("--station", "stations", multiple=True,
@@ -121,6 +124,20 @@ def contacts(constellation, names, stations, stations_catalog, min_elevation, st
     from .orbits.frames import as_utc
     from .orbits.stations import resolve_stations
 
+    from .plots import check_figure_path
+
+    if out and Path(out).suffix not in (".csv", ".parquet"):
+        raise click.BadParameter(f"{out}: expected a file ending in .csv or .parquet",
+                                 param_hint="--out")
+    if plot:
+        check_figure_path(plot)
+    if altitudes is not None:
+        clash = [opt for opt, value in (("--tle", constellation), ("--name", names),
+                                         ("--start", start), ("--lenient", lenient),
+                                         ("--no-cache", no_cache)) if value]
+        if clash:
+            raise click.UsageError(f"{', '.join(clash)}: not used with --altitudes "
+                                   "(it builds synthetic Walker shells)")
     station_list = resolve_stations(list(stations) or ["Shanghai"], catalog_path=stations_catalog,
                                     min_elevation_deg=min_elevation)
     duration_s = hours * 3600.0
@@ -140,18 +157,20 @@ def contacts(constellation, names, stations, stations_catalog, min_elevation, st
                       "altitude_km": "{:g}"})
         if out:
             write_table(table, Path(out))
+            click.echo(f"wrote {out}")
         if plot:
             from .plots import contact_fraction_vs_altitude
 
             contact_fraction_vs_altitude(table, plot, title=(
                 f"Synthetic Walker shells ({inclination:g} deg), "
                 f"mask {max(s.min_elevation_deg for s in station_list):g} deg"))
+            click.echo(f"wrote {plot}")
         return
 
     from .orbits.constellations import load_constellation
     from .orbits.tle import epoch_warnings
 
-    const = load_constellation(constellation, names=list(names) or None, lenient=lenient)
+    const = load_constellation(constellation or DEFAULT_CATALOG, names=list(names) or None, lenient=lenient)
     t0 = as_utc(start) if start else const.default_start
     if const.catalog is not None:
         epoch_warnings(const.catalog, t0)
@@ -195,8 +214,11 @@ def catalogs():
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: one line and exit 2 for any user mistake."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if not args:  # bare `spaceverse`: the help text, not an error squashed into one line
+        args = ["--help"]
     try:
-        code = cli.main(args=argv, prog_name="spaceverse", standalone_mode=False)
+        code = cli.main(args=args, prog_name="spaceverse", standalone_mode=False)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.exceptions.Abort:

@@ -16,16 +16,36 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from .errors import InputError  # noqa: E402
+
 COLUMN_WIDTH_IN = 3.5
 
 
-def _save(fig, path: Path) -> Path:
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def check_figure_path(path) -> Path:
+    """Reject an unsupported figure suffix before any work is done."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() not in FIGURE_SUFFIXES:
+        raise InputError(f"{path}: figure must end in {', '.join(FIGURE_SUFFIXES)}")
+    return path
+
+
+def _save(fig, path: Path) -> Path:
+    """Write atomically (temp file renamed into place); one-line error if impossible."""
+    path = check_figure_path(path)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-    fig.savefig(tmp, dpi=200, bbox_inches="tight")
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(tmp, dpi=200, bbox_inches="tight")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write figure ({exc.strerror or exc})") from None
+    finally:
+        plt.close(fig)
+        if tmp.exists():
+            tmp.unlink()
     return path
 
 

@@ -302,8 +302,8 @@ def test_unknown_command(capsys):
     assert "bogus" in assert_one_line_error(code, err)
 
 
-# Mistakes that still end in a traceback (see the reasons); kept so that a fix shows up.
-KNOWN_TRACEBACKS = {
+# Mistakes that once ended in a traceback.
+FORMER_TRACEBACKS = {
     "plot-bad-suffix": ["--plot", "{tmp}/figure.xyz"],
     "altitudes-plot-bad-suffix": ["--altitudes", "400", "--planes", "2", "--per-plane", "2",
                                   "--plot", "{tmp}/figure.xyz"],
@@ -312,14 +312,10 @@ KNOWN_TRACEBACKS = {
 }
 
 
-@pytest.mark.xfail(strict=False, raises=(ValueError, OSError),
-                   reason="cli: matplotlib ValueError (unsupported --plot suffix), OSError "
-                          "(unwritable --out/--plot) and UnicodeDecodeError (non-UTF-8 "
-                          "--stations-catalog) escape main() as tracebacks")
-@pytest.mark.parametrize("case", list(KNOWN_TRACEBACKS))
-def test_known_tracebacks(capsys, tmp_path, case):
+@pytest.mark.parametrize("case", list(FORMER_TRACEBACKS))
+def test_former_tracebacks_are_one_line_errors(capsys, tmp_path, case):
     (tmp_path / "latin1.csv").write_bytes(b"name,lat_deg,lon_deg\n\xe9A,10,20\n")
-    extra = [a.replace("{tmp}", str(tmp_path)) for a in KNOWN_TRACEBACKS[case]]
+    extra = [a.replace("{tmp}", str(tmp_path)) for a in FORMER_TRACEBACKS[case]]
     code, _, err = run_cli(capsys, "contacts", "--tle", "eo", "--hours", "1", *FAST, *extra)
     assert_one_line_error(code, err)
 

@@ -183,8 +183,6 @@ def test_overhead_pass_fraction_matches_nadir_angle_geometry(altitude, mask):
     assert overhead_pass_fraction(altitude, mask) == pytest.approx(expected, rel=1e-12)
 
 
-@pytest.mark.xfail(strict=False, reason="contact_stats module docstring claims "
-                   "round(100 * overhead_pass_fraction(570, 28), 2) == 4.37; it is 4.36")
 def test_module_doctests():
     result = doctest.testmod(contact_stats)
     assert result.attempted > 0

@@ -17,7 +17,7 @@ interval, and return small :class:`pandas.DataFrame` summaries.
 
 >>> import math
 >>> round(100 * overhead_pass_fraction(570.0, 28.0), 2)
-4.37
+4.36
 """
 
 from __future__ import annotations

@@ -525,6 +525,12 @@ def write_table(table: pd.DataFrame, path: Path) -> Path:
     """Write parquet or CSV (by suffix) atomically: a temp file renamed into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix not in (".parquet", ".csv"):
+        raise InputError(f"{path}: output must end in .csv or .parquet")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot create folder ({exc.strerror or exc})") from None
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         if path.suffix == ".parquet":
@@ -535,9 +541,9 @@ def write_table(table: pd.DataFrame, path: Path) -> Path:
                 if col in out:
                     out[col] = out[col].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             out.to_csv(tmp, index=False, float_format="%.6f")
-        else:
-            raise InputError(f"{path}: output must end in .csv or .parquet")
         os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -10,7 +10,7 @@ Times inside the simulator are plain floats, *seconds since the scenario start*.
 
 >>> from datetime import datetime, timezone
 >>> grid = TimeGrid.build(datetime(2026, 6, 14, tzinfo=timezone.utc), 3600.0, 60.0)
->>> len(grid.t_s), grid.t_s[-1]
+>>> len(grid.t_s), float(grid.t_s[-1])
 (61, 3600.0)
 """
 

@@ -219,33 +219,41 @@ def load_station_catalog(path: str | Path | None = None) -> list[GroundStation]:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
         raise InputError(f"{path}: cannot read station catalog ({exc.strerror or exc})") from None
+    try:
+        with handle:
+            return _read_station_rows(handle, path)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                         "save the catalog as UTF-8 CSV") from None
+
+
+def _read_station_rows(handle, path: Path) -> list[GroundStation]:
     stations: list[GroundStation] = []
     first_line: dict[str, int] = {}
-    with handle:
-        reader = csv.reader(handle)
-        header = [h.strip() for h in next(reader, [])]
-        missing = [c for c in _REQUIRED_COLUMNS if c not in header]
-        if missing:
-            raise InputError(f"{path}:1: missing column(s) {', '.join(missing)}; "
-                             f"expected a header with at least {','.join(_REQUIRED_COLUMNS)}")
-        line = reader.line_num
-        for cells in reader:
-            # a quoted cell may span lines: the record starts after the last one
-            start, line = line + 1, reader.line_num
-            if not any(c.strip() for c in cells):
-                continue
-            if len(cells) > len(header):
-                raise InputError(f"{path}:{start}: {len(cells)} fields, but the header "
-                                 f"has {len(header)}; expected one field per column")
-            row = {k: v.strip() for k, v in zip(header, cells)}
-            where = f"{path}:{start}"
-            station = _station_from_row(row, where, default_network=path.stem)
-            key = station.name.casefold()
-            if key in first_line:
-                raise InputError(f"{where}: duplicate station name {station.name!r} "
-                                 f"(first on line {first_line[key]})")
-            first_line[key] = start
-            stations.append(station)
+    reader = csv.reader(handle)
+    header = [h.strip() for h in next(reader, [])]
+    missing = [c for c in _REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise InputError(f"{path}:1: missing column(s) {', '.join(missing)}; "
+                         f"expected a header with at least {','.join(_REQUIRED_COLUMNS)}")
+    line = reader.line_num
+    for cells in reader:
+        # a quoted cell may span lines: the record starts after the last one
+        start, line = line + 1, reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) > len(header):
+            raise InputError(f"{path}:{start}: {len(cells)} fields, but the header "
+                             f"has {len(header)}; expected one field per column")
+        row = {k: v.strip() for k, v in zip(header, cells)}
+        where = f"{path}:{start}"
+        station = _station_from_row(row, where, default_network=path.stem)
+        key = station.name.casefold()
+        if key in first_line:
+            raise InputError(f"{where}: duplicate station name {station.name!r} "
+                             f"(first on line {first_line[key]})")
+        first_line[key] = start
+        stations.append(station)
     log.debug("loaded %d ground stations from %s", len(stations), path)
     return stations
 
@@ -352,7 +360,7 @@ def select_stations(catalog: Sequence[GroundStation], names: Sequence[str] = (),
         key = net.strip().casefold()
         if key not in known_networks:
             raise InputError(f"network {net!r}: not in the catalog; known networks: "
-                             + ", ".join(_network_names(catalog)))
+                             + (", ".join(_network_names(catalog)) or "(none)"))
         wanted_networks.add(key)
     return [gs for gs in catalog
             if id(gs) in wanted_ids or gs.network.casefold() in wanted_networks]

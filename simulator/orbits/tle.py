@@ -503,6 +503,10 @@ def list_catalogs() -> dict[str, Path]:
     return named
 
 
+def _looks_like_path(spec: str) -> bool:
+    return "/" in spec or "\\" in spec or Path(spec).suffix.lower() in (".tle", ".txt", ".3le", ".2le")
+
+
 def load_catalog(spec: str, *, lenient: bool = False,
                  names: Sequence[str] | None = None) -> Catalog:
     """Load a catalog by name (see :func:`list_catalogs`) or file path.
@@ -518,7 +522,8 @@ def load_catalog(spec: str, *, lenient: bool = False,
         if not path.is_file():
             raise InputError(f"catalog '{name}': bundled file {path} is missing "
                              f"(is SPACEVERSE_HOME pointing at the repository?)")
-    elif Path(key).expanduser().is_file():
+    elif Path(key).expanduser().is_file() or _looks_like_path(key):
+        # read_tle_file says precisely what is wrong with a path (missing, a folder, ...)
         name, path = key, Path(key).expanduser()
     else:
         known = list(list_catalogs())
