@@ -84,3 +84,54 @@ def load_constellation(spec: str, *, names: Sequence[str] | None = None,
         raise InputError(f"catalog {spec!r}: no satellites left to simulate")
     return Constellation(catalog.name, tuple(as_orbits(catalog.elements)), False,
                          catalog=catalog)
+
+
+def mean_altitude_km(orbit: SatelliteOrbit) -> float:
+    """Altitude of the mean semi-major axis above the equatorial radius (WGS72, as SGP4)."""
+    return (orbit.satrec.a - 1.0) * 6378.135
+
+
+def select_orbits(orbits: Sequence[SatelliteOrbit], *, count: int | None = None,
+                  altitude_km: float | None = None, tolerance_km: float = 20.0,
+                  inclination_deg: float | None = None, inclination_tolerance_deg: float = 0.5,
+                  strategy: str = "spread", rng=None, where: str = "constellation.select"
+                  ) -> list[SatelliteOrbit]:
+    """Keep satellites of one shell, then ``count`` of them.
+
+    The paper takes "10 satellites from the 570 km Starlink constellation": in the
+    2026 snapshot that is the 70 deg shell, whose mean altitude is 570 km.  The
+    candidates (sorted by name) are thinned by ``strategy``: ``first`` keeps the
+    first ``count``, ``spread`` keeps ``count`` evenly spaced ones, ``random``
+    draws them with ``rng`` (the scenario's seed).
+
+    >>> c = load_constellation("walker:550:53:4:5")
+    >>> [o.name for o in select_orbits(c.orbits, count=3, strategy="first")]
+    ['WALKER-550-P00-S00', 'WALKER-550-P00-S01', 'WALKER-550-P00-S02']
+    """
+    import numpy as np
+
+    keep = list(orbits)
+    if altitude_km is not None:
+        keep = [o for o in keep if abs(mean_altitude_km(o) - altitude_km) <= tolerance_km]
+    if inclination_deg is not None:
+        keep = [o for o in keep
+                if abs(np.degrees(o.satrec.inclo) - inclination_deg) <= inclination_tolerance_deg]
+    if not keep:
+        raise InputError(f"{where}: no satellite within {tolerance_km:g} km of "
+                         f"{altitude_km} km altitude and {inclination_tolerance_deg:g} deg of "
+                         f"{inclination_deg} deg inclination (out of {len(orbits)})")
+    keep.sort(key=lambda o: o.name)
+    if count is None or count >= len(keep):
+        if count is not None and count > len(keep):
+            raise InputError(f"{where}.count: {count} satellites asked, only {len(keep)} match")
+        return keep
+    if strategy == "first":
+        return keep[:count]
+    if strategy == "spread":
+        idx = np.round(np.linspace(0, len(keep) - 1, count)).astype(int)
+        return [keep[i] for i in idx]
+    if strategy == "random":
+        rng = rng if rng is not None else np.random.default_rng(0)
+        idx = np.sort(rng.choice(len(keep), size=count, replace=False))
+        return [keep[i] for i in idx]
+    raise InputError(f"{where}.strategy: expected first, spread or random, got {strategy!r}")

@@ -1,0 +1,1 @@
+"""Allocation (where a sample is answered) and compression (what goes down) policies."""

@@ -1,0 +1,152 @@
+"""Allocation policies: keep a sample on the satellite, or offload it to the ground.
+
+A sample meets a policy at a fixed sequence of *decision points* (stages):
+
+=========  =================================================================
+stage 0    ``capture`` — before any onboard computation
+stage i    ``point<i>``, i = 1..I — point 1 right after vision encoding V(x);
+           point i > 1 after the onboard VLM has generated ``(i-1) * N_t``
+           answer tokens (the partial answer A_{i-1} of the paper's §3.1)
+stage I+1  ``final`` — the onboard answer is complete: it is kept
+=========  =================================================================
+
+At each point the policy either offloads the sample or lets it continue; a
+sample that is never offloaded is answered onboard at ``final``.  A policy
+returns a :class:`Plan`: for every sample, whether it is offloaded and at which
+stage the decision fell.  Policies here decide from the sample's own data
+(they are vectorised over all samples); the engine turns stages into onboard
+seconds with the compute profile.
+
+Registered now: ``satellite-only``, ``ground-only`` and ``oracle``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Plan:
+    """Per-sample decisions: ``offload`` (bool) and ``stage`` (int, see module doc)."""
+
+    offload: np.ndarray
+    stage: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.offload.shape != self.stage.shape:
+            raise ValueError("offload and stage must have the same shape")
+
+
+@dataclass
+class PolicyContext:
+    """What a policy may look at: the per-sample table and the stage layout."""
+
+    samples: pd.DataFrame       # the backend's per-sample table (scores, tokens, ...)
+    points: int                 # I, number of decision points after capture
+    stage_tokens: int           # N_t, tokens generated between two decision points
+    rng: np.random.Generator
+
+    @property
+    def final_stage(self) -> int:
+        return self.points + 1
+
+    def stage_name(self, stage: int) -> str:
+        return stage_name(stage, self.points)
+
+
+def stage_name(stage: int, points: int) -> str:
+    if stage == 0:
+        return "capture"
+    if stage == points + 1:
+        return "final"
+    return f"point{stage}"
+
+
+#: Parameters of the decision-point layout, read by the engine for every policy.
+LAYOUT_PARAMS = ("stages", "stage_tokens")
+
+
+class AllocationPolicy:
+    """Base class: subclasses set ``name``, ``accepts`` and implement :meth:`plan`.
+
+    Parameters a policy does not use are reported with a warning, not silently
+    dropped (a scenario may carry the SpaceVerse parameters while a baseline runs).
+    """
+
+    name = "base"
+    accepts: tuple[str, ...] = ()
+
+    def __init__(self, **params: Any):
+        self.params = {k: v for k, v in params.items() if k in self.accepts}
+        unused = sorted(set(params) - set(self.accepts) - set(LAYOUT_PARAMS))
+        if unused:
+            logger.warning("policy.params: %s not used by policy %r",
+                           ", ".join(unused), self.name)
+
+    def plan(self, ctx: PolicyContext) -> Plan:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        return {"name": self.name, **self.params}
+
+
+class SatelliteOnly(AllocationPolicy):
+    """Everything is answered by the onboard model (the paper's satellite-only baseline)."""
+
+    name = "satellite-only"
+
+    def plan(self, ctx: PolicyContext) -> Plan:
+        n = len(ctx.samples)
+        return Plan(np.zeros(n, dtype=bool), np.full(n, ctx.final_stage))
+
+
+class GroundOnly(AllocationPolicy):
+    """Everything is downlinked raw at capture and answered on the ground."""
+
+    name = "ground-only"
+
+    def plan(self, ctx: PolicyContext) -> Plan:
+        n = len(ctx.samples)
+        return Plan(np.ones(n, dtype=bool), np.zeros(n, dtype=int))
+
+
+class Oracle(AllocationPolicy):
+    """Offloads, at capture, exactly the samples the ground model answers better.
+
+    With 0/1 scores: those the ground model gets right and the onboard model gets
+    wrong.  Not realisable (it peeks at both answers); an upper bound on what any
+    allocation policy can reach with these two models.
+    """
+
+    name = "oracle"
+
+    def plan(self, ctx: PolicyContext) -> Plan:
+        better = (ctx.samples["ground_score"].to_numpy(float)
+                  > ctx.samples["onboard_score"].to_numpy(float))
+        return Plan(better.copy(), np.where(better, 0, ctx.final_stage))
+
+
+REGISTRY: dict[str, Callable[..., AllocationPolicy]] = {
+    cls.name: cls for cls in (SatelliteOnly, GroundOnly, Oracle)
+}
+
+
+def get_policy(name: str, params: dict | None = None) -> AllocationPolicy:
+    """The allocation policy registered under ``name``, built with ``params``."""
+    key = name.strip().lower().replace("_", "-")
+    if key not in REGISTRY:
+        close = difflib.get_close_matches(key, list(REGISTRY), n=2, cutoff=0.5)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise InputError(f"policy.allocation: unknown policy {name!r}{hint} "
+                         f"(known: {', '.join(sorted(REGISTRY))})")
+    return REGISTRY[key](**(params or {}))
