@@ -1,0 +1,398 @@
+"""From a validated scenario to a finished run: the one place that wires modules.
+
+:func:`build_world` resolves everything a scenario names — satellites, stations,
+contact plan, link model, compute profiles, trace and policies — and
+precomputes per-sample inputs (vectorised); :func:`run_world` runs the SimPy
+core (:mod:`simulator.engine.simulation`) and turns its timings into the
+per-sample log; :func:`run_scenario` does both and writes the run folder.
+
+Randomness: one seed in the scenario fixes every draw.  Independent streams
+are spawned from it (``numpy.random.SeedSequence``) for the satellite
+selection, the trace sampling, the workload spread, the policy and the
+compression, so changing one part does not shift the others.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..orbits.contacts import SatelliteOrbit, cached_contacts
+from ..orbits.stations import GroundStation, resolve_stations
+from ..policies.allocation import PolicyContext, get_policy, stage_name
+from ..policies.compression import get_compression
+from .simulation import ContactWindow, NetworkInputs, SampleInputs, Simulation
+from .workload import spread_samples
+
+logger = logging.getLogger(__name__)
+
+SPEED_OF_LIGHT_KM_S = 299792.458
+_STREAMS = ("selection", "trace", "workload", "policy", "compression")
+
+
+@dataclass
+class World:
+    """Everything a run needs, resolved and precomputed."""
+
+    scenario: object
+    orbits: list[SatelliteOrbit]
+    stations: list[GroundStation]
+    start: object
+    horizon_s: float
+    contacts: pd.DataFrame
+    backend: object
+    samples_table: pd.DataFrame
+    sample_inputs: SampleInputs
+    network: NetworkInputs
+    plan_stage: np.ndarray
+    points: int
+    score: np.ndarray
+    score_modelled: bool
+    onboard_score: np.ndarray
+    policy: object
+    compression: object
+    link_info: dict
+
+
+def _rngs(seed: int) -> dict[str, np.random.Generator]:
+    children = np.random.SeedSequence(seed).spawn(len(_STREAMS))
+    return {name: np.random.default_rng(s) for name, s in zip(_STREAMS, children)}
+
+
+def _resolve_path(text: str, scenario) -> str:
+    """Relative paths in a scenario are relative to the scenario file's folder."""
+    base = getattr(scenario, "source_path", None)
+    if base and not Path(text).is_absolute():
+        candidate = Path(base).parent / text
+        if candidate.exists():
+            return str(candidate)
+    return text
+
+
+def _orbits(scenario, rng) -> tuple[list[SatelliteOrbit], object]:
+    from ..orbits.constellations import from_shell, load_constellation, select_orbits
+    from ..orbits.shells import WalkerShell
+
+    c = scenario.constellation
+    if c.walker is not None:
+        w = c.walker
+        shell = WalkerShell(altitude_km=w.altitude_km, inclination_deg=w.inclination_deg,
+                            planes=w.planes, sats_per_plane=w.per_plane, phasing=w.phasing,
+                            raan0_deg=w.raan0_deg)
+        const = from_shell(shell)
+    else:
+        const = load_constellation(_resolve_path(c.catalog, scenario), names=c.names or None,
+                                   lenient=c.lenient)
+    orbits = list(const.orbits)
+    if c.select is not None:
+        s = c.select
+        orbits = select_orbits(orbits, count=s.count, altitude_km=s.altitude_km,
+                               tolerance_km=s.tolerance_km, inclination_deg=s.inclination_deg,
+                               inclination_tolerance_deg=s.inclination_tolerance_deg,
+                               strategy=s.strategy, rng=rng)
+    return orbits, const
+
+
+def _stations(scenario) -> list[GroundStation]:
+    catalog_path = (_resolve_path(scenario.stations_catalog, scenario)
+                    if scenario.stations_catalog else None)
+    out: list[GroundStation] = []
+    for k, spec in enumerate(scenario.ground_stations):
+        where = f"ground_stations[{k}]"
+        if spec.lat_deg is not None:
+            try:
+                found = [GroundStation(spec.name, spec.lat_deg, spec.lon_deg, spec.alt_m or 0.0,
+                                       min_elevation_deg=(spec.min_elevation_deg
+                                                          if spec.min_elevation_deg is not None
+                                                          else 10.0),
+                                       antennas=spec.antennas or 1)]
+            except InputError as exc:
+                raise InputError(f"{where}: {exc}") from None
+        else:
+            key = f"network:{spec.network}" if spec.network else spec.name
+            try:
+                found = resolve_stations([key], catalog_path=catalog_path)
+            except InputError as exc:
+                raise InputError(f"{where}: {exc}") from None
+            changes = {}
+            if spec.min_elevation_deg is not None:
+                changes["min_elevation_deg"] = spec.min_elevation_deg
+            if spec.antennas is not None:
+                changes["antennas"] = spec.antennas
+            found = [dataclasses.replace(s, **changes) for s in found]
+        for s in found:
+            if any(o.name == s.name for o in out):
+                raise InputError(f"{where}: station {s.name!r} is listed twice")
+            out.append(s)
+    return out
+
+
+def _link(scenario, orbits, stations, start):
+    """rate_bps(sat, st, t), piece_s(sat, st, t), propagation_s(sat, st, t), description."""
+    from ..links import BudgetLink, ConstantLink, TraceLink, propagation_delay_s
+    from ..orbits.geometry import PassGeometry
+
+    cfg = scenario.link
+    geometry = None
+    if cfg.model == "constant":
+        model = ConstantLink(cfg.rate_mbps)
+    elif cfg.model == "trace":
+        t = cfg.trace
+        name = t.file if t is not None else "starlink-autobahn-2024-04-19"
+        resolved = _resolve_path(name, scenario)
+        base = (TraceLink.from_file(resolved) if Path(resolved).exists()
+                else TraceLink.from_bundled(name))
+        model = TraceLink(base.trace, scale=t.scale if t else 1.0,
+                          offset_s=t.offset_s if t else 0.0, loop=t.loop if t else True,
+                          name=base.name)
+    else:
+        geometry = PassGeometry(orbits, stations, start)
+        b = cfg.budget
+        kwargs = b.model_dump() if b is not None else {}
+        model = BudgetLink(geometry, **kwargs)
+    if cfg.propagation_delay and cfg.availability == "orbital":
+        geometry = geometry or PassGeometry(orbits, stations, start)
+
+        def propagation(sat, st, t):
+            return propagation_delay_s(float(geometry.range_km(sat, st, t)))
+    elif cfg.propagation_delay:
+        from ..orbits.constellations import mean_altitude_km
+
+        altitude = [mean_altitude_km(o) for o in orbits]
+
+        def propagation(sat, st, t):  # always connected: straight down
+            return altitude[sat] / SPEED_OF_LIGHT_KM_S
+    else:
+        def propagation(sat, st, t):
+            return 0.0
+    info = {"model": cfg.model, "availability": cfg.availability, **model.describe()}
+    return model.rate_bps, model.piece_s, propagation, info
+
+
+def _onboard_seconds(table: pd.DataFrame, compute, stage: np.ndarray, points: int,
+                     stage_tokens: int) -> np.ndarray:
+    w = table["image_width_px"].to_numpy()
+    h = table["image_height_px"].to_numpy()
+    out_tokens = table["onboard_output_tokens"].to_numpy()
+    vt = compute.visual_tokens(w, h)
+    encode = compute.encode_s(w, h)
+    prefill = compute.prefill_s(vt, table["prompt_tokens"].to_numpy())
+    generated = np.where(stage >= points + 1, out_tokens,
+                         np.minimum(np.maximum(stage - 1, 0) * stage_tokens, out_tokens))
+    seconds = np.where(stage >= 1, encode, 0.0)
+    seconds = seconds + np.where(stage >= 2, prefill + compute.decode_s(generated), 0.0)
+    return np.asarray(seconds, dtype=float)
+
+
+def _ground_seconds(table: pd.DataFrame, compute) -> np.ndarray:
+    w = table["image_width_px"].to_numpy()
+    h = table["image_height_px"].to_numpy()
+    vt = compute.visual_tokens(w, h)
+    return np.asarray(compute.encode_s(w, h) + compute.prefill_s(vt, table["prompt_tokens"].to_numpy())
+                      + compute.decode_s(table["ground_output_tokens"].to_numpy()), dtype=float)
+
+
+def _backend(scenario, rng):
+    from ..inference.cached import CachedBackend
+    from ..inference.synthetic import generate_synthetic
+    from ..inference.traces import read_trace
+
+    wl = scenario.workload
+    seed = int(rng.integers(0, 2**31 - 1))
+    if wl.trace == "synthetic":
+        syn = wl.synthetic
+        kwargs = syn.model_dump(exclude_none=True) if syn is not None else {}
+        trace = generate_synthetic(seed=scenario.seed, **kwargs)
+    else:
+        trace = read_trace(_resolve_path(wl.trace, scenario))
+    return CachedBackend(trace, samples=wl.samples, seed=seed)
+
+
+def build_world(scenario) -> World:
+    """Resolve a validated scenario into a ready-to-run :class:`World`."""
+    from ..compute import load_compute
+    from ..orbits.frames import as_utc
+    from ..orbits.tle import epoch_warnings
+
+    rngs = _rngs(scenario.seed)
+    orbits, const = _orbits(scenario, rngs["selection"])
+    stations = _stations(scenario)
+    start = as_utc(scenario.time.start) if scenario.time.start else const.default_start
+    if const.catalog is not None:
+        epoch_warnings(const.catalog, start)
+    duration_s = scenario.time.duration_h * 3600.0
+    horizon_s = duration_s + scenario.time.drain_h * 3600.0
+
+    sat_cfg, gs_cfg = scenario.compute.satellite, scenario.compute.ground
+    sat_compute = load_compute(sat_cfg.device, sat_cfg.model, sat_cfg.overrides)
+    ground_compute = load_compute(gs_cfg.device, gs_cfg.model, gs_cfg.overrides)
+
+    backend = _backend(scenario, rngs["trace"])
+    table = backend.columns().reset_index(drop=True)
+    n = len(table)
+
+    params = dict(scenario.policy.params)
+    points = int(params.get("stages", 2))
+    stage_tokens = int(params.get("stage_tokens", 16))
+    if points < 1 or stage_tokens < 1:
+        raise InputError("policy.params: stages and stage_tokens must be integers >= 1")
+    policy = get_policy(scenario.policy.allocation, params)
+    plan = policy.plan(PolicyContext(table, points, stage_tokens, rngs["policy"]))
+    comp = get_compression(scenario.policy.compression.method,
+                           dict(scenario.policy.compression.params))
+    compressed = comp.apply(table, rngs["compression"])
+
+    sat_idx, capture = spread_samples(n, len(orbits), duration_s,
+                                      assignment=scenario.workload.assignment,
+                                      arrival=scenario.workload.arrival, rng=rngs["workload"])
+    onboard_s = _onboard_seconds(table, sat_compute, plan.stage, points, stage_tokens)
+    ground_s = _ground_seconds(table, ground_compute)
+    priority = table["onboard_confidence"].to_numpy(float) if (
+        scenario.buffer.discipline == "priority" and "onboard_confidence" in table) else None
+    if scenario.buffer.discipline == "priority" and priority is None:
+        priority = capture.copy()
+        logger.warning("buffer.discipline priority: the trace has no onboard_confidence; "
+                       "falling back to capture order")
+    inputs = SampleInputs(satellite=sat_idx, capture_s=capture, onboard_s=onboard_s,
+                          offload=plan.offload.astype(bool), compress_s=compressed.compress_s,
+                          bytes_sent=compressed.bytes_sent, ground_s=ground_s, priority=priority)
+
+    if scenario.link.availability == "always":
+        contacts = pd.DataFrame()
+        windows = [[ContactWindow(0.0, math.inf, 0)] for _ in orbits]
+    else:
+        contacts = cached_contacts(orbits, stations, start, horizon_s,
+                                   step_s=scenario.time.contact_step_s)
+        windows = _windows_by_satellite(contacts, orbits, stations)
+    rate, piece, propagation, link_info = _link(scenario, orbits, stations, start)
+    network = NetworkInputs(windows=windows, antennas=[s.antennas for s in stations],
+                            gpus=[gs_cfg.gpus] * len(stations), rate_bps=rate, piece_s=piece,
+                            propagation_s=propagation, slots=sat_cfg.slots,
+                            buffer_capacity_bytes=scenario.buffer.capacity_mb * 1e6,
+                            priority_buffer=scenario.buffer.discipline == "priority",
+                            horizon_s=horizon_s)
+    score = np.where(plan.offload, compressed.ground_score, table["onboard_score"].to_numpy(float))
+    return World(scenario=scenario, orbits=orbits, stations=stations, start=start,
+                 horizon_s=horizon_s, contacts=contacts, backend=backend, samples_table=table,
+                 sample_inputs=inputs, network=network, plan_stage=plan.stage, points=points,
+                 score=score, score_modelled=bool(compressed.modelled),
+                 onboard_score=table["onboard_score"].to_numpy(float), policy=policy,
+                 compression=comp, link_info=link_info)
+
+
+def _windows_by_satellite(contacts: pd.DataFrame, orbits, stations):
+    sat_of = {o.name: i for i, o in enumerate(orbits)}
+    st_of = {s.name: j for j, s in enumerate(stations)}
+    windows: list[list[ContactWindow]] = [[] for _ in orbits]
+    if len(contacts):
+        ordered = contacts.sort_values("rise_s")
+        for sat, st, rise, set_ in zip(ordered["satellite"], ordered["station"],
+                                       ordered["rise_s"], ordered["set_s"]):
+            windows[sat_of[sat]].append(ContactWindow(float(rise), float(set_), st_of[st]))
+    return windows
+
+
+def run_world(world: World, progress: Callable[[float], None] | None = None):
+    """Run the simulation; return (samples DataFrame, simulation output)."""
+    sim = Simulation(world.sample_inputs, world.network)
+    out = sim.run(progress=progress)
+    inp = world.sample_inputs
+    table = world.samples_table
+    names = np.array([o.name for o in world.orbits], dtype=object)
+    st_names = np.array([s.name for s in world.stations] + [""], dtype=object)
+    done = out.done_s
+    e2e = done - inp.capture_s
+    in_contact = e2e - out.wait_contact_s
+    stage_names = np.array([stage_name(k, world.points) for k in range(world.points + 2)],
+                           dtype=object)
+    status = out.status.astype(str)
+    finished = np.isin(status, ["onboard", "ground"])
+    score = np.where(finished, world.score, np.nan)
+    samples = pd.DataFrame({
+        "sample_id": table["sample_id"].astype(str).to_numpy(),
+        "task": table["task"].astype(str).to_numpy(),
+        "satellite": names[inp.satellite],
+        "station": st_names[out.station],
+        "status": status,
+        "decision": np.where(inp.offload, "offload", "onboard"),
+        "stage": stage_names[world.plan_stage],
+        "capture_s": inp.capture_s,
+        "onboard_queue_s": out.onboard_start_s - inp.capture_s,
+        "onboard_s": inp.onboard_s,
+        "compress_s": np.where(inp.offload, inp.compress_s, 0.0),
+        "bytes_raw": table["image_bytes"].to_numpy(np.int64),
+        "bytes_sent": np.where(inp.offload, inp.bytes_sent, 0).astype(np.int64),
+        "buffer_queue_s": out.buffer_queue_s,
+        "wait_contact_s": out.wait_contact_s,
+        "tx_s": out.tx_s,
+        "tx_pieces": out.tx_pieces,
+        "propagation_s": out.propagation_s,
+        "ground_queue_s": out.ground_start_s - out.ground_arrival_s,
+        "ground_s": np.where(inp.offload, out.ground_end_s - out.ground_start_s, 0.0),
+        "in_contact_latency_s": in_contact,
+        "end_to_end_latency_s": e2e,
+        "score": score,
+        "score_modelled": np.full(len(table), world.score_modelled) & inp.offload,
+        "tx_start_s": out.tx_start_s,
+        "tx_end_s": out.tx_end_s,
+        "done_s": done,
+    })
+    return samples, out
+
+
+@dataclass
+class RunResult:
+    folder: Path
+    summary: dict
+    samples: pd.DataFrame
+
+
+def run_scenario(scenario, *, out_dir: str | Path | None = None,
+                 progress_factory: Callable | None = None) -> RunResult:
+    """Build, run and write ``<out_dir>/<run-id>/``; return the folder and summary."""
+    from ..config import dump_resolved
+    from ..results import SAMPLE_COLUMNS, summarize, write_run
+
+    world = build_world(scenario)
+    if progress_factory is not None:
+        with progress_factory(world.horizon_s) as advance:
+            samples, out = run_world(world, progress=advance)
+    else:
+        samples, out = run_world(world)
+    samples = samples[SAMPLE_COLUMNS]
+    transmissions = pd.DataFrame(out.transmissions, columns=["row", "satellite_index",
+                                                             "station_index", "start_s",
+                                                             "end_s", "bytes"])
+    extra = {
+        "scenario": scenario.name,
+        "run_id": scenario.run_id,
+        "seed": scenario.seed,
+        "start_utc": world.start.isoformat(),
+        "horizon_s": world.horizon_s,
+        "satellites": [o.name for o in world.orbits],
+        "stations": [s.name for s in world.stations],
+        "contact_windows": int(len(world.contacts)),
+        "link": world.link_info,
+        "events": int(out.events),
+        "dropped_bytes": float(out.dropped_bytes),
+    }
+    summary = summarize(samples, policy=world.policy.describe(),
+                        compression=world.compression.describe(),
+                        trace_meta=world.backend.meta if hasattr(world.backend, "meta") else {},
+                        extra=extra)
+    tables = {"transmissions": transmissions}
+    if scenario.output.save_contacts and len(world.contacts):
+        tables["contacts"] = world.contacts
+    base = Path(out_dir) if out_dir is not None else Path(scenario.output.dir)
+    folder = write_run(base / scenario.run_id, samples=samples, summary=summary,
+                       scenario_yaml=dump_resolved(scenario), tables=tables)
+    return RunResult(folder, summary, samples)
+
