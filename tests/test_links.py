@@ -36,7 +36,6 @@ from simulator.orbits.stations import GroundStation
 from simulator.orbits.tle import load_catalog
 
 START = datetime(2026, 6, 14, tzinfo=timezone.utc)
-SHARED_TRACES = Path("/work/shared/data/traces")
 
 
 def small_trace(**options) -> TraceLink:
@@ -253,13 +252,6 @@ def test_bundled_trace_headline_numbers():
     fjord = TraceLink.from_bundled("fjordlink-dish-2024-12-12", scale=10.0)
     assert fjord.mean_rate_mbps == pytest.approx(127.29, abs=0.01)
     assert fjord.describe()["name"] == "fjordlink-dish-2024-12-12"
-
-
-@pytest.mark.skipif(not SHARED_TRACES.is_dir(), reason="shared source traces not present")
-def test_bundled_traces_are_reproducible(tmp_path):
-    written = links.build_bundled_traces(SHARED_TRACES, tmp_path)
-    for name, path in written.items():
-        assert path.read_bytes() == list_link_traces()[name].read_bytes(), name
 
 
 def test_convert_autobahn_sample(tmp_path):
