@@ -1,0 +1,496 @@
+"""Scenario schema and loader: every bundled scenario loads, defaults are the paper's,
+resolved dumps round-trip, and every user mistake is one line naming file, line and field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings, strategies as st
+
+from simulator.config import (MAX_PROBLEMS, Scenario, ScenarioError, StationSpec,
+                              apply_overrides, dump_resolved, load_scenario, parse_scenario,
+                              scenario_hash, scenario_json_schema, slug)
+from simulator.errors import InputError, SpaceverseError
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIO_FILES = sorted(SCENARIOS.glob("*.yaml"))
+
+
+def write(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error_of(tmp_path: Path, text: str, overrides=(), name: str = "bad.yaml") -> str:
+    """The one-line message of loading ``text`` from a file, checked to be one line."""
+    path = write(tmp_path, text, name)
+    with pytest.raises(InputError) as info:
+        load_scenario(path, overrides)
+    message = str(info.value)
+    assert "\n" not in message and "\r" not in message, message
+    assert "Traceback" not in message
+    return message
+
+
+# ---------------------------------------------------------------------------
+# bundled scenarios
+# ---------------------------------------------------------------------------
+
+def test_the_expected_scenarios_exist():
+    names = {p.stem for p in SCENARIO_FILES}
+    assert {"default", "always-connected", "walker-550", "budget-link", "trace-link",
+            "small"} <= names
+
+
+@pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.name)
+def test_every_bundled_scenario_loads_and_round_trips(path):
+    scenario = load_scenario(path)
+    assert scenario.source_path == path.resolve()
+    again = parse_scenario(dump_resolved(scenario))
+    assert again == scenario
+    assert scenario_hash(again) == scenario_hash(scenario)
+
+
+def test_default_scenario_is_the_paper_setting():
+    s = load_scenario(SCENARIOS / "default.yaml")
+    assert s.seed == 1
+    assert (s.time.duration_h, s.time.drain_h) == (24, 24)
+    assert s.constellation.catalog == "starlink@2026-06-14"
+    sel = s.constellation.select
+    assert (sel.count, sel.altitude_km, sel.inclination_deg) == (10, 570, 70)
+    [gs] = s.ground_stations
+    assert (gs.kind, gs.name, gs.min_elevation_deg) == ("catalog", "Shanghai", 25)
+    assert (s.link.model, s.link.rate_mbps, s.link.availability) == ("constant", 110.67,
+                                                                      "orbital")
+    assert s.policy.allocation == "ground-only"
+    assert s.policy.params == {"stages": 2, "tau": [0.5, 0.4]}
+    assert s.policy.compression.method == "none"
+    assert s.policy.compression.params == {"alpha": 0.35, "beta": 0.55, "regions": 100}
+    assert (s.workload.trace, s.workload.synthetic.task, s.workload.synthetic.samples) == \
+        ("synthetic", "vqa", 1000)
+    assert (s.compute.satellite.model, s.compute.ground.model) == ("qwen2-vl-2b",
+                                                                   "qwen2-vl-7b")
+
+
+def test_other_bundled_scenarios_say_what_their_names_promise():
+    assert load_scenario(SCENARIOS / "always-connected.yaml").link.availability == "always"
+    walker = load_scenario(SCENARIOS / "walker-550.yaml")
+    w = walker.constellation.walker
+    assert walker.constellation.kind == "walker" and walker.constellation.catalog is None
+    assert (w.altitude_km, w.inclination_deg, w.planes, w.per_plane, w.size) == \
+        (550, 53, 6, 5, 30)
+    assert [g.name for g in walker.ground_stations] == [
+        "Shanghai", "Svalbard (ksat)", "Hartebeesthoek (ksat)"]
+    budget = load_scenario(SCENARIOS / "budget-link.yaml")
+    assert budget.link.model == "budget" and budget.link.budget.frequency_ghz == 8.2
+    assert budget.constellation.catalog.startswith("planet@2026")
+    assert budget.constellation.select.count == 12
+    assert [(g.kind, g.network) for g in budget.ground_stations] == [("network", "ksat")]
+    trace = load_scenario(SCENARIOS / "trace-link.yaml")
+    assert trace.link.model == "trace" and trace.link.trace.file
+    small = load_scenario(SCENARIOS / "small.yaml")
+    assert small.constellation.select.count == 3
+    assert small.workload.synthetic.samples == 200 and small.time.duration_h == 6
+
+
+# ---------------------------------------------------------------------------
+# defaults, kinds, normalisation
+# ---------------------------------------------------------------------------
+
+def test_defaults_are_filled():
+    s = parse_scenario("name: minimal")
+    assert s.name == "minimal" and s.description == "" and s.seed == 0
+    assert s.time.start is None and s.time.duration_h == 24 and s.time.drain_h == 24
+    assert s.time.contact_step_s == 60 and s.time.end_s == 48 * 3600
+    assert s.constellation.catalog == "starlink@2026-06-14"
+    assert s.constellation.select.count == 10 and s.constellation.select.strategy == "spread"
+    assert [g.name for g in s.ground_stations] == ["Shanghai"]
+    assert s.link.rate_mbps == 110.67 and s.link.trace is None and s.link.budget is None
+    assert s.compute.satellite.device == "jetson-agx-xavier" and s.compute.ground.gpus == 1
+    assert s.workload.synthetic.samples == 1000 and s.workload.samples is None
+    assert (s.workload.assignment, s.workload.arrival) == ("round_robin", "uniform")
+    assert s.policy.allocation == "satellite-only" and s.policy.compression.method == "none"
+    assert s.buffer.capacity_mb == 16000 and s.buffer.discipline == "fifo"
+    assert s.output.dir == "results" and s.output.run_id is None and s.output.save_contacts
+    assert Scenario() == parse_scenario("name: unnamed")
+
+
+def test_model_blocks_are_filled_for_their_model():
+    assert parse_scenario("link: {model: trace}").link.trace.file == \
+        "starlink-autobahn-2024-04-19"
+    assert parse_scenario("link: {model: budget}").link.budget.bandwidth_mhz == 150
+    assert parse_scenario("workload: {trace: my.parquet}").workload.synthetic is None
+
+
+def test_station_kinds_and_inline_defaults():
+    s = parse_scenario(
+        "ground_stations:\n"
+        "  - Shanghai\n"
+        "  - {name: Svalbard (ksat), antennas: 2}\n"
+        "  - {network: ksat, min_elevation_deg: 5}\n"
+        "  - {name: Lab, lat_deg: 31.3, lon_deg: 121.5}\n")
+    kinds = [g.kind for g in s.ground_stations]
+    assert kinds == ["catalog", "catalog", "network", "inline"]
+    lab = s.ground_stations[3]
+    assert (lab.alt_m, lab.min_elevation_deg, lab.antennas) == (0, 10, 1)
+    assert s.ground_stations[0].min_elevation_deg is None  # catalog keeps its own mask
+    assert StationSpec.model_validate("Shanghai").name == "Shanghai"
+
+
+def test_policy_names_are_normalised_and_start_is_utc():
+    s = parse_scenario("policy: {allocation: Satellite_Only, compression: {method: Multi_Scale}}\n"
+                       "time: {start: 2026-06-14T08:00:00+08:00}")
+    assert s.policy.allocation == "satellite-only"
+    assert s.policy.compression.method == "multi-scale"
+    assert s.time.start == datetime(2026, 6, 14, tzinfo=timezone.utc)
+    assert s.time.start.utcoffset().total_seconds() == 0
+    naive = parse_scenario("time: {start: '2026-06-14T01:00:00'}").time.start
+    assert naive == datetime(2026, 6, 14, 1, tzinfo=timezone.utc)
+    day = parse_scenario("time: {start: 2026-06-14}").time.start
+    assert day == datetime(2026, 6, 14, tzinfo=timezone.utc)
+
+
+def test_relative_paths_resolve_next_to_the_scenario_file(tmp_path):
+    (tmp_path / "mine.tle").write_text("")
+    (tmp_path / "gs.csv").write_text("")
+    path = write(tmp_path, "constellation: {catalog: mine.tle}\nstations_catalog: gs.csv\n"
+                           "link: {model: trace, trace: {file: nowhere.csv}}\n")
+    s = load_scenario(path)
+    assert s.constellation.catalog == str((tmp_path / "mine.tle").resolve())
+    assert s.stations_catalog == str((tmp_path / "gs.csv").resolve())
+    assert s.link.trace.file == "nowhere.csv"  # not there: kept as written
+    assert parse_scenario("constellation: {catalog: mine.tle}").constellation.catalog == \
+        "mine.tle"  # from a string: nothing to resolve against
+
+
+# ---------------------------------------------------------------------------
+# dump, hash, run id, schema
+# ---------------------------------------------------------------------------
+
+def test_dump_resolved_is_complete_yaml_with_utc_times(tmp_path):
+    s = parse_scenario("seed: 4\ntime: {start: 2026-06-14T06:30:00+02:00}\n"
+                       "policy: {params: {tau: [0.6, 0.3]}}")
+    text = dump_resolved(s)
+    data = yaml.safe_load(text)
+    assert re.search(r"^  start: 2026-06-14T04:30:00Z$", text, re.M)
+    assert set(data) == set(Scenario.model_fields)
+    assert data["link"]["rate_mbps"] == 110.67 and data["seed"] == 4
+    again = load_scenario(write(tmp_path, text, "resolved.yaml"))
+    assert again == s and again.policy.params["tau"] == [0.6, 0.3]
+
+
+def test_scenario_hash_is_stable_and_tracks_content():
+    a = parse_scenario("seed: 1")
+    assert scenario_hash(a) == scenario_hash(parse_scenario("seed: 1\nname: unnamed"))
+    assert re.fullmatch(r"[0-9a-f]{12}", scenario_hash(a))
+    assert scenario_hash(a) != scenario_hash(parse_scenario("seed: 2"))
+    assert scenario_hash(a) != scenario_hash(parse_scenario("seed: 1\nlink: {rate_mbps: 50}"))
+    # where results go and free text do not change what is simulated
+    assert scenario_hash(a) == scenario_hash(parse_scenario(
+        "seed: 1\noutput: {dir: elsewhere, save_contacts: false}\ndescription: hello"))
+    # the hash survives a dump and reload
+    assert scenario_hash(a) == scenario_hash(parse_scenario(dump_resolved(a)))
+
+
+def test_run_id():
+    s = parse_scenario("name: Paper Default (v2)\nseed: 3")
+    assert s.run_id == f"paper-default-v2-{scenario_hash(s)}"
+    assert parse_scenario("output: {run_id: mine}").run_id == "mine"
+    assert slug("§§§") == "scenario"
+
+
+def test_json_schema_is_json_and_describes_every_field():
+    schema = scenario_json_schema()
+    text = json.dumps(schema)
+    assert json.loads(text)["title"] == "spaceverse scenario"
+    assert schema["$schema"].startswith("https://json-schema.org/")
+    missing = []
+    for where, block in [("Scenario", schema), *schema["$defs"].items()]:
+        for key, prop in block.get("properties", {}).items():
+            if not prop.get("description"):
+                missing.append(f"{where}.{key}")
+        assert block["additionalProperties"] is False, where  # unknown keys are errors
+    assert not missing, missing
+    assert len(schema["$defs"]) >= 15
+    assert schema["$defs"]["LinkSpec"]["properties"]["model"]["enum"] == [
+        "constant", "trace", "budget"]
+    station_item = schema["properties"]["ground_stations"]["items"]
+    assert {"type": "string"} in [{k: v for k, v in alt.items() if k == "type"}
+                                  for alt in station_item["anyOf"]]
+
+
+def test_readme_documents_every_field():
+    readme = (SCENARIOS / "README.md").read_text(encoding="utf-8")
+    from simulator.config import _all_field_paths, _format_path
+    undocumented = [_format_path(p) for p in _all_field_paths(Scenario)
+                    if f"`{_format_path(p)}`" not in readme]
+    assert not undocumented, undocumented
+
+
+# ---------------------------------------------------------------------------
+# --set overrides
+# ---------------------------------------------------------------------------
+
+def test_overrides_number_list_datetime_and_new_nested_keys(tmp_path):
+    path = write(tmp_path, "name: x\nseed: 1\n")
+    s = load_scenario(path, ["seed=3", "link.rate_mbps=50", "policy.params.tau=[0.6,0.3]",
+                             "time.start=2026-06-14T00:00:00Z",
+                             "policy.compression.params.alpha=0.3",
+                             "ground_stations=[Shanghai, {network: ksat}]"])
+    assert s.seed == 3 and s.link.rate_mbps == 50
+    assert s.policy.params == {"tau": [0.6, 0.3]}
+    assert s.time.start == datetime(2026, 6, 14, tzinfo=timezone.utc)
+    assert s.policy.compression.params == {"alpha": 0.3}
+    assert [g.kind for g in s.ground_stations] == ["catalog", "network"]
+    # list items by index, both spellings
+    s2 = load_scenario(path, ["ground_stations=[Shanghai]", "ground_stations.0.antennas=2",
+                              "ground_stations[0].min_elevation_deg=30"])
+    assert (s2.ground_stations[0].antennas, s2.ground_stations[0].min_elevation_deg) == (2, 30)
+    # the file itself is not modified
+    assert load_scenario(path).seed == 1
+
+
+def test_apply_overrides_to_a_loaded_scenario():
+    base = parse_scenario("seed: 1")
+    changed = apply_overrides(base, ["seed=9", "link.availability=always"])
+    assert (changed.seed, changed.link.availability) == (9, "always")
+    assert base.seed == 1
+
+
+@pytest.mark.parametrize("override, expected", [
+    ("seed", "--set seed: expected KEY=VALUE"),
+    ("=3", "--set =3: the key before '=' is empty"),
+    ("link..rate_mbps=3", "--set link..rate_mbps=3: empty part in the key"),
+    ("seed.value=3", "--set seed.value=3: seed is a number (1), not a mapping"),
+    ("seed=[1,", "--set seed=[1,: cannot read the value as YAML"),
+    ("ground_stations.0.name=X", "--set ground_stations.0.name=X: ground_stations is not "
+                                 "given"),
+])
+def test_bad_overrides(tmp_path, override, expected):
+    message = error_of(tmp_path, "seed: 1\n", [override])
+    assert message.startswith(expected), message
+
+
+def test_validation_errors_from_overrides_say_so(tmp_path):
+    message = error_of(tmp_path, "seed: 1\nlink:\n  rate_mbps: 5\n", ["link.rate_mbps=-3"])
+    assert message == "{}/bad.yaml (from --set): link.rate_mbps: must be > 0, got -3".format(
+        tmp_path)
+    message = error_of(tmp_path, "seed: 1\n", ["link.rate_mpbs=3"])
+    assert "(from --set): link.rate_mpbs: unknown key (did you mean 'rate_mbps'?)" in message
+    # an error in the file is still reported at its line next to an override
+    message = error_of(tmp_path, "seed: 1\nbuffer: {capacity_mb: 0}\n", ["seed=2"])
+    assert message.endswith("bad.yaml:2: buffer.capacity_mb: must be > 0, got 0")
+
+
+# ---------------------------------------------------------------------------
+# wrong files: message names the file, the line and the field
+# ---------------------------------------------------------------------------
+
+BAD_FILES = [
+    # (id, text, line, field path, words the message must contain)
+    ("wrong type", "seed: 1\nlink:\n  model: constant\n  rate_mbps: fast\n",
+     4, "link.rate_mbps", "expected a number, got 'fast'"),
+    ("negative seed", "name: x\nseed: -1\n", 2, "seed", "must be >= 0, got -1"),
+    ("zero duration", "seed: 1\ntime:\n  start: null\n  duration_h: 0\n",
+     4, "time.duration_h", "must be > 0, got 0"),
+    ("too long", "time:\n  duration_h: 1000\n", 2, "time.duration_h", "must be <= 720"),
+    ("elevation 95", "ground_stations:\n  - Shanghai\n  - name: Lab\n    lat_deg: 1\n"
+                     "    lon_deg: 2\n    min_elevation_deg: 95\n",
+     6, "ground_stations[1].min_elevation_deg", "must be < 90, got 95"),
+    ("unknown key", "name: x\nsead: 1\n", 2, "sead", "unknown key (did you mean 'seed'?)"),
+    ("nested unknown key", "seed: 1\nlink: {rate_mpbs: 3}\n",
+     2, "link.rate_mpbs", "did you mean 'rate_mbps'?"),
+    ("unknown key in a list item", "ground_stations:\n  - name: Shanghai\n    antenas: 2\n",
+     3, "ground_stations[0].antenas", "did you mean 'antennas'?"),
+    ("key in the wrong block", "seed: 1\nrate_mbps: 50\n", 2, "rate_mbps",
+     "belongs under link: link.rate_mbps"),
+    ("both catalog and walker",
+     "constellation:\n  catalog: starlink\n  walker:\n    altitude_km: 550\n"
+     "    inclination_deg: 53\n    planes: 2\n    per_plane: 2\n",
+     3, "constellation.walker", "exactly one of catalog or walker"),
+    ("neither catalog nor walker", "seed: 1\nconstellation:\n  lenient: true\n",
+     2, "constellation", "needs exactly one of catalog"),
+    ("walker field missing", "constellation:\n  walker:\n    altitude_km: 550\n"
+                             "    inclination_deg: 53\n    planes: 2\n",
+     2, "constellation.walker.per_plane", "required field is missing"),
+    ("names with walker", "constellation:\n  names: [STARLINK]\n  walker: {altitude_km: 550, "
+                          "inclination_deg: 53, planes: 2, per_plane: 2}\n",
+     2, "constellation.names", "only applies to a catalog"),
+    ("lat without lon", "ground_stations:\n  - Shanghai\n  - name: Lab\n    lat_deg: 30\n",
+     3, "ground_stations[1]", "needs both lat_deg and lon_deg"),
+    ("name and network", "ground_stations:\n  - {name: A, network: ksat}\n",
+     2, "ground_stations[0].network", "not both"),
+    ("trace block with constant model", "link:\n  model: constant\n  trace:\n    scale: 2\n",
+     3, "link.trace", "is only used with model: trace"),
+    ("synthetic block with a trace file", "workload:\n  trace: x.parquet\n  synthetic: {}\n",
+     3, "workload.synthetic", "only used with trace: synthetic"),
+    ("bad enum", "workload:\n  arrival: sometimes\n", 2, "workload.arrival",
+     "expected one of: uniform, poisson, at_start; got 'sometimes'"),
+    ("bad link model", "link: {model: fibre}\n", 1, "link.model",
+     "expected one of: constant, trace, budget"),
+    ("bool as number", "seed: true\n", 1, "seed", "expected an integer, got true"),
+    ("fraction as integer", "compute:\n  ground:\n    gpus: 2.5\n", 3, "compute.ground.gpus",
+     "expected an integer"),
+    ("bad start", "time: {start: yesterday}\n", 1, "time.start", "expected an ISO 8601"),
+    ("list expected", "ground_stations: Shanghai\n", 1, "ground_stations", "expected a list"),
+    ("empty list", "ground_stations: []\n", 1, "ground_stations", "must not be empty"),
+    ("mapping expected", "seed: 1\nlink: 100\n", 2, "link", "expected a mapping"),
+    ("not finite", "link: {rate_mbps: .inf}\n", 1, "link.rate_mbps", "finite"),
+    ("phasing too large", "constellation:\n  walker: {altitude_km: 550, inclination_deg: 53, "
+                          "planes: 2, per_plane: 2, phasing: 2}\n",
+     2, "constellation.walker.phasing", "between 0 and planes - 1"),
+    ("run id with slash", "output:\n  run_id: a/b\n", 2, "output.run_id", "plain folder name"),
+    ("duplicate key", "seed: 1\nname: a\nseed: 2\n", 3, "seed", "duplicate key (first given "
+                                                                "on line 1)"),
+    ("override value", "compute:\n  satellite:\n    overrides:\n      prefill: fast\n",
+     4, "compute.satellite.overrides.prefill", "expected a number"),
+]
+
+
+@pytest.mark.parametrize("text, line, field, words", [case[1:] for case in BAD_FILES],
+                         ids=[case[0] for case in BAD_FILES])
+def test_bad_file_names_file_line_and_field(tmp_path, text, line, field, words):
+    message = error_of(tmp_path, text)
+    assert message.startswith(f"{tmp_path}/bad.yaml:{line}: {field}: "), message
+    assert words in message, message
+
+
+def test_errors_are_scenario_errors_with_problems(tmp_path):
+    path = write(tmp_path, "seed: -1\nlink: {rate_mbps: 0}\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert isinstance(info.value, InputError) and isinstance(info.value, SpaceverseError)
+    assert [(w.rsplit(":", 1)[1], f) for w, f, _ in info.value.problems] == [
+        ("1", "seed"), ("2", "link.rate_mbps")]
+
+
+def test_several_problems_share_one_line_in_line_order(tmp_path):
+    message = error_of(tmp_path, "link: {rate_mbps: 0}\nseed: -1\n")
+    first, second = message.split("; ")
+    assert first.endswith("bad.yaml:1: link.rate_mbps: must be > 0, got 0")
+    assert second.endswith("bad.yaml:2: seed: must be >= 0, got -1")
+
+
+def test_many_problems_are_capped(tmp_path):
+    text = "".join(f"k{i}: 1\n" for i in range(MAX_PROBLEMS + 3))
+    message = error_of(tmp_path, text)
+    assert message.count("unknown key") == MAX_PROBLEMS
+    assert message.endswith("(and 3 more)")
+    assert f"bad.yaml:{MAX_PROBLEMS}: k{MAX_PROBLEMS - 1}" in message
+
+
+def test_yaml_syntax_error_has_its_line(tmp_path):
+    message = error_of(tmp_path, "seed: 1\nlink:\n  rate_mbps: [1, 2\nname: x\n")
+    assert re.match(rf"{re.escape(str(tmp_path))}/bad\.yaml:4: YAML syntax error: ", message)
+    assert "starts on line 3" in message
+    message = error_of(tmp_path, "seed: 1\nlink:\n\trate_mbps: 3\n")
+    assert "bad.yaml:3: YAML syntax error" in message and "not tabs" in message
+    message = error_of(tmp_path, "name: x\n  seed: 1\n")
+    assert "bad.yaml:2: YAML syntax error" in message
+
+
+@pytest.mark.parametrize("text, words", [
+    ("", "the scenario is empty"),
+    ("# only a comment\n\n", "the scenario is empty"),
+    ("---\n", "the scenario is empty"),
+    ("- a\n- b\n", "bad.yaml:1: expected a mapping of settings at the top level"),
+    ("just text\n", "bad.yaml:1: expected a mapping of settings at the top level"),
+    ("a: 1\n---\nb: 2\n", "bad.yaml:2: YAML syntax error: a second YAML document"),
+])
+def test_files_without_a_mapping(tmp_path, text, words):
+    message = error_of(tmp_path, text)
+    assert words in message and str(tmp_path) in message, message
+
+
+def test_missing_file_directory_and_non_utf8(tmp_path):
+    with pytest.raises(InputError, match=r"nope\.yaml: no such scenario file$"):
+        load_scenario(tmp_path / "nope.yaml")
+    with pytest.raises(InputError, match=r": is a folder, expected a YAML scenario file$"):
+        load_scenario(tmp_path)
+    path = tmp_path / "latin.yaml"
+    path.write_bytes(b"name: x\ndescription: caf\xe9\n")
+    with pytest.raises(InputError, match=r"latin\.yaml:2: not UTF-8 text"):
+        load_scenario(path)
+
+
+def test_later_stages_can_point_at_the_line(tmp_path):
+    path = write(tmp_path, "seed: 1\nground_stations:\n  - Shangai\n")
+    s = load_scenario(path, ["link.rate_mbps=3"])
+    error = s.input_error("ground_stations[0].name", "unknown station 'Shangai'")
+    assert isinstance(error, InputError)
+    assert str(error) == f"{path}:3: ground_stations[0].name: unknown station 'Shangai'"
+    assert s.location("link.rate_mbps") == f"{path} (from --set)"
+    assert s.location(("seed",)) == f"{path}:1"
+
+
+# ---------------------------------------------------------------------------
+# a property: valid scenarios survive dump_resolved unchanged
+# ---------------------------------------------------------------------------
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=2**63),
+       duration_h=st.floats(min_value=1e-3, max_value=720, allow_nan=False),
+       drain_h=st.floats(min_value=0, max_value=720, allow_nan=False),
+       rate=st.floats(min_value=1e-6, max_value=1e6, allow_nan=False),
+       name=st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")),
+                    min_size=1, max_size=20).filter(lambda s: s.strip()),
+       start=st.none() | st.datetimes(min_value=datetime(2000, 1, 1),
+                                      max_value=datetime(2100, 1, 1),
+                                      timezones=st.just(timezone.utc)))
+def test_property_resolved_dump_round_trips(seed, duration_h, drain_h, rate, name, start):
+    s = Scenario.model_validate({"name": name, "seed": seed,
+                                 "time": {"duration_h": duration_h, "drain_h": drain_h,
+                                          "start": start},
+                                 "link": {"rate_mbps": rate}})
+    again = parse_scenario(dump_resolved(s))
+    assert again == s
+    assert scenario_hash(again) == scenario_hash(s)
+    assert again.time.start == start
+
+
+# ---------------------------------------------------------------------------
+# fuzz: whatever the user writes, the answer is a Scenario or one line
+# ---------------------------------------------------------------------------
+
+_KEYS = sorted({str(part) for path in __import__("simulator.config", fromlist=["x"])
+                ._all_field_paths(Scenario) for part in path} | {"sead", "x"})
+_SCALARS = (st.none() | st.booleans() | st.integers(-10**6, 10**20)
+            | st.floats(allow_nan=True, allow_infinity=True)
+            | st.sampled_from(["", "fast", "Shanghai", "2026-06-14T00:00:00Z", "ksat", "trace",
+                               "walker", "synthetic", "round_robin", "always", "budget"]))
+_VALUES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3)
+                       | st.dictionaries(st.sampled_from(_KEYS), inner, max_size=4),
+                       max_leaves=12)
+
+
+def _assert_clean(call):
+    try:
+        return call()
+    except InputError as exc:
+        message = str(exc)
+        assert message and "\n" not in message, repr(message)
+        return None
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.dictionaries(st.sampled_from(_KEYS), _VALUES, min_size=1, max_size=6))
+def test_fuzz_random_mappings_never_raise_anything_but_one_line(data):
+    text = yaml.safe_dump(data, sort_keys=False)
+    scenario = _assert_clean(lambda: parse_scenario(text, source="fuzz.yaml"))
+    if scenario is not None:
+        assert parse_scenario(dump_resolved(scenario)) == scenario
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.text(max_size=80),
+       overrides=st.lists(st.text(st.sampled_from("seed=.link[]0 rate_mbps:{}-1x,\"'"),
+                                  max_size=20), max_size=2))
+def test_fuzz_random_text_and_overrides(text, overrides):
+    _assert_clean(lambda: parse_scenario(text, source="fuzz.yaml", overrides=overrides))
