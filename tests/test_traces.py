@@ -1,0 +1,350 @@
+"""Trace schema and files, the synthetic generator, and the cached backend."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulator.errors import InputError
+from simulator.inference import (
+    CachedBackend,
+    InferenceBackend,
+    Trace,
+    generate_synthetic,
+    list_traces,
+    read_trace,
+    write_trace,
+)
+from simulator.inference.synthetic import TASK_PROFILES, average_gain
+from simulator.inference.traces import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+
+
+def _real_trace(n: int = 4) -> Trace:
+    table = pd.DataFrame(
+        {
+            "sample_id": [f"q{i}" for i in range(n)],
+            "task": ["vqa"] * n,
+            "image_width_px": [256] * n,
+            "image_height_px": [256] * n,
+            "image_bytes": [197191] * n,
+            "prompt_tokens": [31] * n,
+            "onboard_answer": ["yes", "no"] * (n // 2),
+            "ground_answer": ["yes"] * n,
+            "onboard_score": [1.0, 0.0] * (n // 2),
+            "ground_score": [1.0] * n,
+            "onboard_output_tokens": [2] * n,
+            "ground_output_tokens": [2] * n,
+            "onboard_wall_s": [0.4] * n,
+        }
+    )
+    meta = {
+        "name": "recorded-demo",
+        "source": "test fixture",
+        "models": {"onboard": "qwen2-vl-2b", "ground": "qwen2-vl-7b"},
+        "task": "vqa",
+        "licence": "CC0-1.0",
+        "synthetic": False,
+    }
+    return Trace(table, meta)
+
+
+@pytest.fixture(scope="module")
+def big_traces():
+    return {task: generate_synthetic(task, samples=20_000, seed=11) for task in TASK_PROFILES}
+
+
+# --------------------------------------------------------------------------- files
+
+
+def test_round_trip_synthetic(tmp_path):
+    trace = generate_synthetic("mixed", samples=90, seed=3)
+    path = write_trace(trace, tmp_path / f"{trace.name}.parquet")
+    assert path.with_suffix(".json").is_file()
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*"))
+    back = read_trace(path)
+    pd.testing.assert_frame_equal(
+        back.table.drop(columns="features"), trace.table.drop(columns="features"), check_dtype=False
+    )
+    feats = np.stack(back.table["features"].to_numpy())
+    assert feats.dtype == np.float32 and feats.shape == (90, 16)
+    np.testing.assert_array_equal(feats, np.stack(trace.table["features"].to_numpy()))
+    assert back.meta == json.loads(json.dumps(trace.meta))
+    assert back.synthetic and back.name == "synthetic-mixed-90-s3"
+    assert back.meta["missing"] == ["onboard_wall_s", "ground_wall_s"]
+
+
+def test_round_trip_real_marks_missing(tmp_path):
+    trace = _real_trace()
+    path = write_trace(trace, tmp_path / "recorded-demo")  # suffix added
+    assert path.name == "recorded-demo.parquet"
+    back = read_trace(tmp_path / "recorded-demo")
+    pd.testing.assert_frame_equal(back.table, trace.table, check_dtype=False)
+    assert back.meta["n_samples"] == 4 and back.meta["created_utc"].endswith("Z")
+    assert back.meta["missing"] == [c for c in OPTIONAL_COLUMNS if c != "onboard_wall_s"]
+    assert not back.synthetic
+
+
+def test_missing_sidecar_and_files(tmp_path):
+    path = write_trace(_real_trace(), tmp_path / "demo.parquet")
+    path.with_suffix(".json").unlink()
+    with pytest.raises(InputError, match=r"demo\.parquet: metadata sidecar demo\.json is missing"):
+        read_trace(path)
+    with pytest.raises(InputError, match="no trace file"):
+        read_trace(tmp_path / "nothing.parquet")
+    (tmp_path / "junk.parquet").write_text("not parquet")
+    (tmp_path / "junk.json").write_text(json.dumps(_real_trace().meta))
+    with pytest.raises(InputError, match="cannot read as Parquet"):
+        read_trace(tmp_path / "junk.parquet")
+
+
+def _broken(column, row, value):
+    trace = _real_trace()
+    table = trace.table.copy()
+    if isinstance(value, str) and value == "<drop>":
+        table = table.drop(columns=column)
+    else:
+        kind = object if value is None or isinstance(value, str) else type(value)
+        col = table[column].astype(kind)
+        col.iloc[row] = value
+        table[column] = col
+    return Trace(table, trace.meta)
+
+
+@pytest.mark.parametrize(
+    "column, row, value, pattern",
+    [
+        ("onboard_score", 2, 1.5, r"column onboard_score row 2 \(sample_id 'q2'\): got 1\.5; expected numbers in \[0, 1\]"),
+        ("ground_score", 1, -0.1, r"column ground_score row 1 .*expected numbers in \[0, 1\]"),
+        ("onboard_output_tokens", 3, 0, r"column onboard_output_tokens row 3 .*expected integers >= 1"),
+        ("image_bytes", 0, -5, r"column image_bytes row 0 .*expected integers >= 0"),
+        ("sample_id", 3, "q1", r"column sample_id row 3: duplicate sample_id 'q1'"),
+        ("onboard_answer", 1, None, r"column onboard_answer row 1 .*expected text"),
+        ("prompt_tokens", 2, 3.5, r"column prompt_tokens row 0 .*dtype float64.*expected integers >= 0"),
+        ("ground_answer", 0, "<drop>", r"missing required column\(s\) ground_answer"),
+    ],
+)
+def test_validation_names_column_and_row(column, row, value, pattern):
+    with pytest.raises(InputError, match=pattern) as err:
+        _broken(column, row, value).validate()
+    assert "trace 'recorded-demo'" in str(err.value)
+
+
+def test_validation_names_the_file(tmp_path):
+    path = write_trace(_real_trace(), tmp_path / "demo.parquet")
+    table = pd.read_parquet(path)
+    table.loc[1, "ground_score"] = 7.0
+    table.to_parquet(path)
+    with pytest.raises(InputError, match=re.escape(f"{path}: column ground_score row 1")):
+        read_trace(path)
+
+
+def test_validation_of_metadata_and_vectors():
+    trace = _real_trace()
+    bad = Trace(trace.table, {**trace.meta, "models": {"onboard": "x"}})
+    with pytest.raises(InputError, match="metadata models"):
+        bad.validate()
+    bad = Trace(trace.table, {**trace.meta, "missing": ["onboard_wall_s"]})
+    with pytest.raises(InputError, match="'missing' lists column\\(s\\) onboard_wall_s"):
+        bad.validate()
+    bad = Trace(trace.table, {**trace.meta, "n_samples": 9})
+    with pytest.raises(InputError, match="n_samples is 9 but the table has 4 rows"):
+        bad.validate()
+    table = trace.table.assign(features=[np.zeros(3), np.zeros(3), np.zeros(2), np.zeros(3)])
+    with pytest.raises(InputError, match="column features row 2 .*length 2 differs from row 0's 3"):
+        Trace(table, trace.meta).validate()
+
+
+def test_synthetic_is_labelled_everywhere(tmp_path):
+    trace = generate_synthetic("detection", samples=30, seed=5)
+    assert trace.name == "synthetic-detection-30-s5"
+    assert trace.meta["synthetic"] is True
+    assert trace.meta["source"] == "synthetic (spaceverse generator v1)"
+    assert trace.meta["models"] == {"onboard": "synthetic qwen2-vl-2b-like", "ground": "synthetic qwen2-vl-7b-like"}
+    assert trace.meta["generator"]["params"]["seed"] == 5
+    with pytest.raises(InputError, match="refusing to write synthetic trace .* containing 'synthetic'"):
+        write_trace(trace, tmp_path / "rsvqa-results.parquet")
+    with pytest.raises(InputError, match="refusing to write real"):
+        write_trace(_real_trace(), tmp_path / "synthetic-looking.parquet")
+    assert not list(tmp_path.iterdir())
+    write_trace(trace, tmp_path / "my-synthetic-run.parquet")
+    assert read_trace(tmp_path / "my-synthetic-run.parquet").meta["name"] == "my-synthetic-run"
+
+
+def test_list_traces_and_bundled_names(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPACEVERSE_HOME", str(tmp_path))
+    assert list_traces() == []
+    folder = tmp_path / "models" / "traces"
+    folder.mkdir(parents=True)
+    synthetic = generate_synthetic("vqa", samples=20, seed=0)
+    write_trace(synthetic, folder / f"{synthetic.name}.parquet")
+    write_trace(_real_trace(), folder / "recorded-demo.parquet")
+    (folder / "orphan.parquet").write_bytes(b"")  # no sidecar: skipped
+    listed = {t["name"]: t for t in list_traces()}
+    assert set(listed) == {"synthetic-vqa-20-s0", "recorded-demo"}
+    entry = listed["synthetic-vqa-20-s0"]
+    assert entry["synthetic"] and entry["n_samples"] == 20 and entry["task"] == "vqa"
+    assert entry["path"] == folder / "synthetic-vqa-20-s0.parquet"
+    assert {"source", "models", "licence"} <= set(entry)
+    assert read_trace("recorded-demo").name == "recorded-demo"  # bundled name
+    with pytest.raises(InputError, match="did you mean 'recorded-demo'"):
+        read_trace("recorded-dmo")
+
+
+# --------------------------------------------------------------------------- generator
+
+
+def test_generator_is_deterministic_per_seed():
+    a = generate_synthetic("mixed", samples=300, seed=7)
+    b = generate_synthetic("mixed", samples=300, seed=7)
+    c = generate_synthetic("mixed", samples=300, seed=8)
+    pd.testing.assert_frame_equal(a.table.drop(columns="features"), b.table.drop(columns="features"))
+    np.testing.assert_array_equal(np.stack(a.table.features), np.stack(b.table.features))
+    assert not a.table["onboard_score"].equals(c.table["onboard_score"])
+    assert not np.array_equal(a.table["difficulty"], c.table["difficulty"])
+
+
+def test_schema_and_ranges():
+    t = generate_synthetic("mixed", samples=999, seed=2).table
+    assert set(REQUIRED_COLUMNS) <= set(t.columns)
+    assert (t["task"].value_counts() == 333).all()
+    det = t[t.task == "detection"]
+    assert det.image_width_px.between(800, 4000).all() and det.image_height_px.between(800, 4000).all()
+    assert det.image_width_px.std() > 300
+    vqa = t[t.task == "vqa"]
+    assert (vqa.image_bytes == 197_191).all()  # RSVQA-LR TIFF size, measured
+    assert set(vqa.onboard_answer) == {"yes", "no"}
+    assert t.sample_id.is_unique and (t.onboard_output_tokens >= 1).all()
+
+
+def test_detection_boxes_realise_the_scores():
+    t = generate_synthetic("detection", samples=200, seed=1).table
+
+    def box(s):
+        return np.array(json.loads(s))
+
+    def iou(a, b):
+        ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+        iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+        inter = ix * iy
+        union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+        return inter / union if union > 0 else 1.0  # two empty boxes agree
+
+    for _, row in t.iloc[::10].iterrows():
+        ref, on, gr = box(row.reference_answer), box(row.onboard_answer), box(row.ground_answer)
+        assert iou(ref, on) == pytest.approx(row.onboard_score, abs=1e-9)
+        assert iou(on, gr) == pytest.approx(row.answer_similarity, abs=1e-9)
+
+
+@pytest.mark.parametrize("task", list(TASK_PROFILES))
+def test_marginal_scores_match_targets(big_traces, task):
+    t = big_traces[task].table
+    p = TASK_PROFILES[task]
+    assert t.onboard_score.mean() == pytest.approx(p.onboard_score, abs=0.02)
+    assert t.ground_score.mean() == pytest.approx(p.ground_score, abs=0.02)
+    assert t.onboard_score.mean() == pytest.approx(p.onboard_score, rel=0.05)
+    assert t.ground_score.mean() == pytest.approx(p.ground_score, rel=0.05)
+    if p.metric == "accuracy":
+        assert set(np.unique(t.onboard_score)) == {0.0, 1.0}
+    else:
+        assert 0 < t.onboard_score.median() < p.onboard_score  # IoU-like: skewed to 0
+
+
+def test_accuracy_override_is_hit():
+    t = generate_synthetic("vqa", samples=20_000, seed=1, onboard_accuracy=0.3, ground_accuracy=0.9).table
+    assert t.onboard_score.mean() == pytest.approx(0.3, abs=0.02)
+    assert t.ground_score.mean() == pytest.approx(0.9, abs=0.02)
+    # the edges are allowed (the scenario schema accepts [0, 1]): constant scores
+    for task in ("vqa", "detection"):
+        edge = generate_synthetic(task, samples=50, seed=1, onboard_accuracy=0, ground_accuracy=1).table
+        assert (edge.onboard_score == 0).all() and (edge.ground_score == 1).all()
+        assert edge.onboard_confidence.between(0, 1).all()
+
+
+@pytest.mark.parametrize("task", list(TASK_PROFILES))
+def test_signals_are_informative(big_traces, task):
+    t = big_traces[task].table
+    score = t.onboard_score.to_numpy()
+    # harder samples score lower, for both models
+    assert np.corrcoef(t.difficulty, score)[0, 1] < -0.2
+    assert np.corrcoef(t.difficulty, t.ground_score)[0, 1] < -0.2
+    # onboard confidence rises with onboard correctness
+    assert np.corrcoef(t.onboard_confidence, score)[0, 1] > 0.2
+    # a linear read-out of the features, fitted on one half, predicts the other half
+    X = np.c_[np.stack(t.features.to_numpy()), np.ones(len(t))]
+    half = len(t) // 2
+    beta = np.linalg.lstsq(X[:half], score[:half], rcond=None)[0]
+    assert np.corrcoef(X[half:] @ beta, score[half:])[0, 1] > 0.2
+    # and the two models agree more often than chance
+    assert np.corrcoef(score, t.ground_score)[0, 1] > 0.1
+
+
+def test_average_gain_is_the_papers_82_7_percent():
+    gains = {k: p.ground_score / p.onboard_score - 1 for k, p in TASK_PROFILES.items()}
+    assert gains["vqa"] == pytest.approx(0.121 / 0.559)
+    assert average_gain() == pytest.approx(0.827, abs=5e-4)
+    assert sum(gains.values()) / 3 == pytest.approx(average_gain())
+
+
+@pytest.mark.parametrize(
+    "kwargs, pattern",
+    [
+        ({"task": "segmentation"}, "unknown synthetic task 'segmentation'"),
+        ({"samples": 0}, "samples=0"),
+        ({"onboard_accuracy": 1.5}, r"onboard_accuracy=1\.5; expected a number in \[0, 1\]"),
+        ({"feature_dims": 8}, "did you mean 'feature_dim'"),
+    ],
+)
+def test_generator_input_errors(kwargs, pattern):
+    with pytest.raises(InputError, match=pattern):
+        generate_synthetic(**kwargs)
+
+
+# --------------------------------------------------------------------------- backend
+
+
+def test_cached_backend_replays_rows():
+    trace = _real_trace()
+    backend = CachedBackend(trace)
+    assert isinstance(backend, InferenceBackend)
+    assert backend.sample_ids().tolist() == ["q0", "q1", "q2", "q3"]
+    assert backend.onboard(1) == {"answer": "no", "score": 0.0, "output_tokens": 2, "wall_s": 0.4}
+    assert backend.ground(1) == {"answer": "yes", "score": 1.0, "output_tokens": 2}
+    assert backend.ground(1, compression={"ratio": 5})["compression_applied"] is False
+    view = backend.columns()
+    view.loc[0, "onboard_score"] = 0.5
+    assert backend.onboard(0)["score"] == 1.0  # the view is not the backend's table
+    with pytest.raises(IndexError):
+        backend.onboard(4)
+
+
+def test_cached_backend_sampling_is_reproducible():
+    trace = generate_synthetic("vqa", samples=100, seed=0)
+    a = CachedBackend(trace, samples=40, seed=9)
+    b = CachedBackend(trace, samples=40, seed=9)
+    c = CachedBackend(trace, samples=40, seed=10)
+    assert a.sample_ids().tolist() == b.sample_ids().tolist()
+    assert a.sample_ids().tolist() != c.sample_ids().tolist()
+    assert len(set(a.sample_ids())) == 40  # without replacement
+    assert a.sample_ids().tolist() == CachedBackend(trace, samples=60, seed=9).sample_ids()[:40].tolist()
+    row = int(a.columns().trace_row[5])
+    assert a.onboard(5)["answer"] == trace.table.onboard_answer[row]
+
+
+def test_cached_backend_draws_with_replacement_beyond_length():
+    trace = generate_synthetic("classification", samples=50, seed=0)
+    backend = CachedBackend(trace, samples=500, seed=1)
+    rows = backend.columns().trace_row.to_numpy()
+    assert len(backend) == 500 and rows.max() < 50
+    assert np.bincount(rows).max() > 1  # some rows repeat ...
+    assert len(np.unique(rows)) < 50 or np.bincount(rows, minlength=50).min() >= 1
+    ids = backend.sample_ids()
+    assert len(set(ids)) == 500  # ... under unique ids
+    assert any(s.endswith("~r1") for s in ids)
+    again = CachedBackend(trace, samples=500, seed=1).columns().trace_row.to_numpy()
+    np.testing.assert_array_equal(rows, again)
+    with pytest.raises(InputError, match="samples=0"):
+        CachedBackend(trace, samples=0)
