@@ -201,6 +201,83 @@ def contacts(constellation, names, stations, stations_catalog, min_elevation, st
 
 
 @cli.command()
+@click.argument("scenario_file", type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Results folder (default: the scenario's output.dir).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a scenario value, e.g. --set seed=3 --set link.rate_mbps=50.")
+def run(scenario_file, out_dir, overrides):
+    """Simulate a scenario; write results/<run-id>/ and print a summary."""
+    from .config import load_scenario
+    from .engine.world import run_scenario
+
+    scenario = load_scenario(scenario_file, overrides)
+
+    @contextmanager
+    def simulated_time(horizon_s):
+        with _progress(int(horizon_s), "simulated seconds") as advance:
+            yield (lambda dt: advance(dt)) if advance else None
+
+    result = run_scenario(scenario, out_dir=out_dir, progress_factory=simulated_time)
+    _print_summary(result.summary)
+    click.echo(f"wrote {result.folder}")
+
+
+def _fmt(value, spec="{:.3f}"):
+    return "-" if value is None else spec.format(value)
+
+
+def _print_summary(summary: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    trace = summary.get("trace", {})
+    title = (f"{summary.get('scenario')} — policy {summary['policy']['name']}, "
+             f"trace {trace.get('name')}" + (" (SYNTHETIC)" if summary.get("synthetic") else ""))
+    table = Table(title=title, title_justify="left")
+    for col in ("samples", "accuracy", "offload", "in-contact mean s", "in-contact p50 s",
+                "in-contact p95 s", "end-to-end mean s", "end-to-end p95 s", "MB sent",
+                "onboard", "ground", "dropped", "unfinished"):
+        table.add_column(col, justify="right")
+    ic, e2e, st = summary["in_contact_latency_s"], summary["end_to_end_latency_s"], summary["status"]
+    table.add_row(str(summary["samples"]), _fmt(summary["accuracy"], "{:.2%}"),
+                  _fmt(summary["offload_fraction"], "{:.1%}"), _fmt(ic["mean"], "{:.2f}"),
+                  _fmt(ic["p50"], "{:.2f}"), _fmt(ic["p95"], "{:.2f}"), _fmt(e2e["mean"], "{:.1f}"),
+                  _fmt(e2e["p95"], "{:.1f}"), _fmt(summary["bytes_sent"] / 1e6, "{:.1f}"),
+                  str(st["onboard"]), str(st["ground"]), str(st["dropped"]), str(st["unfinished"]))
+    Console(width=200).print(table)
+
+
+@cli.command()
+@click.argument("scenario_file", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
+def validate(scenario_file, overrides):
+    """Check a scenario file (schema, catalogs, stations, policies, models) without running."""
+    from .config import load_scenario
+    from .engine.world import check_scenario
+
+    scenario = load_scenario(scenario_file, overrides)
+    facts = check_scenario(scenario)
+    click.echo(f"{scenario_file}: valid — " + ", ".join(f"{k} {v}" for k, v in facts.items()))
+
+
+@cli.command()
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout.")
+def schema(out):
+    """Print the JSON Schema of scenario files (for editors)."""
+    import json
+
+    from .config import scenario_json_schema
+
+    text = json.dumps(scenario_json_schema(), indent=2) + "\n"
+    if out:
+        Path(out).write_text(text)
+        click.echo(f"wrote {out}")
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command()
 def catalogs():
     """List the bundled TLE catalogs and ground-station networks."""
     from .orbits.stations import load_station_catalog, networks

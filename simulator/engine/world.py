@@ -216,6 +216,26 @@ def _backend(scenario, rng):
     return CachedBackend(trace, samples=wl.samples, seed=seed)
 
 
+def check_scenario(scenario) -> dict:
+    """Resolve the cheap parts of a scenario (no contact search, no simulation).
+
+    Raises :class:`InputError` for anything that a run would reject: unknown
+    catalog, station, policy, compression, device or model, a model that does not
+    fit its device.  Returns a few facts for the user.
+    """
+    from ..compute import load_compute
+
+    rngs = _rngs(scenario.seed)
+    orbits, _ = _orbits(scenario, rngs["selection"])
+    stations = _stations(scenario)
+    for cfg in (scenario.compute.satellite, scenario.compute.ground):
+        load_compute(cfg.device, cfg.model, cfg.overrides)
+    get_policy(scenario.policy.allocation, dict(scenario.policy.params))
+    get_compression(scenario.policy.compression.method, dict(scenario.policy.compression.params))
+    return {"satellites": len(orbits), "stations": len(stations),
+            "policy": scenario.policy.allocation, "run id": scenario.run_id}
+
+
 def build_world(scenario) -> World:
     """Resolve a validated scenario into a ready-to-run :class:`World`."""
     from ..compute import load_compute
