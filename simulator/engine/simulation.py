@@ -49,18 +49,6 @@ import simpy
 STATUS = ("onboard", "ground", "dropped", "unfinished")
 
 
-class CountingEnvironment(simpy.Environment):
-    """A SimPy environment that counts the events it schedules (for benchmarks)."""
-
-    def __init__(self, initial_time: float = 0.0):
-        super().__init__(initial_time)
-        self.events_scheduled = 0
-
-    def schedule(self, event, priority=1, delay=0):  # noqa: D401 - SimPy signature
-        self.events_scheduled += 1
-        super().schedule(event, priority, delay)
-
-
 @dataclass
 class SampleInputs:
     """Per-sample inputs, arrays of equal length ``n``."""
@@ -145,21 +133,33 @@ class _Satellite:
 
 
 class Simulation:
-    """One run.  Build with inputs, call :meth:`run`, read :attr:`out`."""
+    """One run.  Build with inputs; :meth:`run` returns a :class:`SimulationOutput`."""
 
     def __init__(self, samples: SampleInputs, network: NetworkInputs):
         self.s = samples
         self.net = network
         n = len(samples)
-        self.env = CountingEnvironment()
-        nan = np.full(n, np.nan)
-        self.out = SimulationOutput(
-            status=np.full(n, "unfinished", dtype=object), station=np.full(n, -1),
-            onboard_start_s=nan.copy(), onboard_end_s=nan.copy(), tx_start_s=nan.copy(),
-            tx_end_s=nan.copy(), tx_s=np.zeros(n), tx_pieces=np.zeros(n, dtype=int),
-            wait_contact_s=np.zeros(n), buffer_queue_s=np.zeros(n), propagation_s=np.zeros(n),
-            ground_arrival_s=nan.copy(), ground_start_s=nan.copy(), ground_end_s=nan.copy(),
-            done_s=nan.copy())
+        self.env = simpy.Environment()
+        nan = float("nan")
+        # Per-sample results as Python lists while running: indexing one element of a
+        # list is several times cheaper than of a numpy array.  Turned into arrays at the end.
+        self.status = ["unfinished"] * n
+        self.station = [-1] * n
+        self.tx_start = [nan] * n
+        self.tx_end = [nan] * n
+        self.tx_s = [0.0] * n
+        self.tx_pieces = [0] * n
+        self.wait_contact = [0.0] * n
+        self.buffer_queue = [0.0] * n
+        self.propagation = [0.0] * n
+        self.ground_arrival = [nan] * n
+        self.ground_start = [nan] * n
+        self.ground_end = [nan] * n
+        self.done = [nan] * n
+        self.transmissions: list = []
+        self.dropped_bytes = 0.0
+        self.onboard_start = np.full(n, np.nan)
+        self.onboard_end = np.full(n, np.nan)
         # Python lists are much faster to index one element at a time than numpy arrays.
         self._bytes = samples.bytes_sent.astype(float).tolist()
         self._remaining_bits = [8.0 * b for b in self._bytes]
@@ -169,55 +169,72 @@ class Simulation:
         self._buffer_in = [0.0] * n
         self._tx_mark = [0.0] * n
         self.sats = [_Satellite(i, list(w)) for i, w in enumerate(network.windows)]
+        for sat in self.sats:
+            sat.buffer = [] if network.priority_buffer else deque()
         self.antennas_free = list(network.antennas)
         self.antenna_freed = [self.env.event() for _ in network.antennas]
         self.gpu_free = [[0.0] * max(1, g) for g in network.gpus]
 
     # -- onboard ---------------------------------------------------------------
 
+    @staticmethod
+    def fifo_schedule(capture: np.ndarray, work: np.ndarray, slots: int):
+        """Start and end times of FIFO service with ``slots`` servers (capture order).
+
+        With one server the recursion ``end_k = max(capture_k, end_{k-1}) + work_k``
+        has a closed form, ``end_k = W_k + max_{j<=k}(capture_j - W_{j-1})`` with ``W``
+        the cumulative work, evaluated with one ``maximum.accumulate``.
+
+        >>> Simulation.fifo_schedule(np.array([0., 1., 10.]), np.array([5., 5., 1.]), 1)
+        (array([ 0.,  5., 10.]), array([ 5., 10., 11.]))
+        """
+        if slots == 1:
+            total = np.cumsum(work)
+            end = total + np.maximum.accumulate(capture - (total - work))
+            return end - work, end
+        free = [0.0] * slots
+        starts, ends = [], []
+        for c, d in zip(capture.tolist(), work.tolist()):
+            t = heapq.heappop(free)
+            start = c if c > t else t
+            heapq.heappush(free, start + d)
+            starts.append(start)
+            ends.append(start + d)
+        return np.asarray(starts), np.asarray(ends)
+
     def _schedule_onboard(self) -> None:
-        s, out, env = self.s, self.out, self.env
+        s = self.s
         slots = max(1, int(self.net.slots))
         work = s.onboard_s + np.where(s.offload, s.compress_s, 0.0)
         for sat in range(len(self.sats)):
             idx = np.nonzero(s.satellite == sat)[0]
             idx = idx[np.argsort(s.capture_s[idx], kind="stable")]
-            free = [0.0] * slots
-            capture = s.capture_s[idx].tolist()
-            dur = work[idx].tolist()
-            starts, ends = [], []
-            for c, d in zip(capture, dur):
-                t = heapq.heappop(free)
-                start = c if c > t else t
-                end = start + d
-                heapq.heappush(free, end)
-                starts.append(start)
-                ends.append(end)
-            out.onboard_start_s[idx] = starts
-            out.onboard_end_s[idx] = ends
-            offload = s.offload[idx].tolist()
-            for i, end, off in zip(idx.tolist(), ends, offload):
-                ev = env.timeout(end)
-                ev.callbacks.append(self._to_buffer(i, sat) if off else self._done_onboard(i))
+            start, end = self.fifo_schedule(s.capture_s[idx], work[idx], slots)
+            self.onboard_start[idx] = start
+            self.onboard_end[idx] = end
+            order = np.argsort(end, kind="stable")
+            self.env.process(self._onboard(self.sats[sat], idx[order].tolist(),
+                                           end[order].tolist(), s.offload[idx[order]].tolist()))
 
-    def _done_onboard(self, i):
-        def cb(_event):
-            self.out.status[i] = "onboard"
-            self.out.done_s[i] = self.env.now
-        return cb
-
-    def _to_buffer(self, i, sat_index):
-        def cb(_event):
-            self._enqueue(i, self.sats[sat_index])
-        return cb
+    def _onboard(self, sat, rows, ends, offload):
+        """Hand each sample on when its onboard work ends: answer, or buffer."""
+        env = self.env
+        for i, end, off in zip(rows, ends, offload):
+            if end > env.now:
+                yield env.timeout(end - env.now)
+            if off:
+                self._enqueue(i, sat)
+            else:
+                self.status[i] = "onboard"
+                self.done[i] = env.now
 
     # -- buffer ----------------------------------------------------------------
 
     def _enqueue(self, i: int, sat: _Satellite) -> None:
         size = self._bytes[i]
         if sat.used_bytes + size > self.net.buffer_capacity_bytes:
-            self.out.status[i] = "dropped"
-            self.out.dropped_bytes += size
+            self.status[i] = "dropped"
+            self.dropped_bytes += size
             return
         sat.used_bytes += size
         now = self.env.now
@@ -261,8 +278,6 @@ class Simulation:
 
     def _downlink(self, sat: _Satellite):
         env = self.env
-        if not self.net.priority_buffer:
-            sat.buffer = deque()
         while True:
             if not sat.buffer:
                 sat.wake = env.event()
@@ -289,66 +304,71 @@ class Simulation:
                 freed.succeed()
 
     def _transmit(self, sat: _Satellite, win: ContactWindow):
-        env, out, net = self.env, self.out, self.net
+        env, net = self.env, self.net
         st = win.station
+        rate_bps, piece_s = net.rate_bps, net.piece_s
+        remaining = self._remaining_bits
+        tx_s, tx_pieces, log = self.tx_s, self.tx_pieces, self.transmissions
         while sat.buffer and env.now < win.set_s:
             i = self._head(sat)
             now = env.now
-            if out.tx_pieces[i] == 0:
-                out.tx_start_s[i] = now
-            rate = net.rate_bps(sat.index, st, now)
-            piece = min(net.piece_s(sat.index, st, now), win.set_s - now)
+            if tx_pieces[i] == 0:
+                self.tx_start[i] = now
+            rate = rate_bps(sat.index, st, now)
+            piece = min(piece_s(sat.index, st, now), win.set_s - now)
             if rate <= 0.0:
                 yield env.timeout(piece)  # outage: nothing moves
                 continue
-            need = self._remaining_bits[i] / rate
+            need = remaining[i] / rate
             finishes = need <= piece
             dt = need if finishes else piece
             sat.tx_since = now
             yield env.timeout(dt)
             sat.tx_since = None
             sat.tx_cum += dt
-            sent_bits = self._remaining_bits[i] if finishes else dt * rate
-            self._remaining_bits[i] -= sent_bits
-            out.tx_s[i] += dt
-            out.tx_pieces[i] += 1
-            self.out.transmissions.append((i, sat.index, st, now, now + dt, sent_bits / 8.0))
+            sent_bits = remaining[i] if finishes else dt * rate
+            remaining[i] -= sent_bits
+            tx_s[i] += dt
+            tx_pieces[i] += 1
+            log.append((i, sat.index, st, now, now + dt, sent_bits / 8.0))
             if finishes:
-                self._remaining_bits[i] = 0.0
+                remaining[i] = 0.0
                 self._pop(sat)
                 sat.used_bytes -= self._bytes[i]
                 self._sent(i, sat, st)
 
     def _sent(self, i: int, sat: _Satellite, station: int) -> None:
-        env, out = self.env, self.out
+        env = self.env
         now = env.now
-        out.tx_end_s[i] = now
-        out.station[i] = station
+        self.tx_end[i] = now
+        self.station[i] = station
         in_buffer = now - self._buffer_in[i]
         busy = sat.transmitted_time(now) - self._tx_mark[i]
-        out.wait_contact_s[i] = max(0.0, in_buffer - busy)
-        out.buffer_queue_s[i] = max(0.0, busy - out.tx_s[i])
+        wait = in_buffer - busy
+        self.wait_contact[i] = wait if wait > 0.0 else 0.0
+        queue = busy - self.tx_s[i]
+        self.buffer_queue[i] = queue if queue > 0.0 else 0.0
         delay = self.net.propagation_s(sat.index, station, now)
-        out.propagation_s[i] = delay
-        ev = env.timeout(delay)
-        ev.callbacks.append(lambda _e: self._arrive(i, station))
+        self.propagation[i] = delay
+        ev = env.timeout(delay, (i, station))
+        ev.callbacks.append(self._arrive)
 
     # -- ground ----------------------------------------------------------------
 
-    def _arrive(self, i: int, station: int) -> None:
+    def _arrive(self, event) -> None:
+        i, station = event.value
         now = self.env.now
-        out = self.out
-        out.ground_arrival_s[i] = now
+        self.ground_arrival[i] = now
         free = self.gpu_free[station]
         t = heapq.heappop(free)
         start = now if now > t else t
         end = start + self._ground_s[i]
         heapq.heappush(free, end)
-        out.ground_start_s[i] = start
-        out.ground_end_s[i] = end
+        self.ground_start[i] = start
+        self.ground_end[i] = end
         if end <= self.net.horizon_s:
-            out.status[i] = "ground"
-            out.done_s[i] = end
+            self.status[i] = "ground"
+            self.done[i] = end
 
     # -- run -------------------------------------------------------------------
 
@@ -366,5 +386,15 @@ class Simulation:
                 before = self.env.now
                 self.env.run(until=min(horizon, k * step))
                 progress(self.env.now - before)
-        self.out.events = self.env.events_scheduled
-        return self.out
+        # SimPy numbers every scheduled event with a counter: its next value is the count.
+        events = next(self.env._eid)
+        f = lambda values: np.asarray(values, dtype=float)  # noqa: E731
+        return SimulationOutput(
+            status=np.asarray(self.status, dtype=object), station=np.asarray(self.station),
+            onboard_start_s=self.onboard_start, onboard_end_s=self.onboard_end,
+            tx_start_s=f(self.tx_start), tx_end_s=f(self.tx_end), tx_s=f(self.tx_s),
+            tx_pieces=np.asarray(self.tx_pieces), wait_contact_s=f(self.wait_contact),
+            buffer_queue_s=f(self.buffer_queue), propagation_s=f(self.propagation),
+            ground_arrival_s=f(self.ground_arrival), ground_start_s=f(self.ground_start),
+            ground_end_s=f(self.ground_end), done_s=f(self.done),
+            transmissions=self.transmissions, events=events, dropped_bytes=self.dropped_bytes)

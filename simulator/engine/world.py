@@ -135,9 +135,9 @@ def _stations(scenario) -> list[GroundStation]:
     return out
 
 
-def _link(scenario, orbits, stations, start):
+def _link(scenario, orbits, stations, start, windows):
     """rate_bps(sat, st, t), piece_s(sat, st, t), propagation_s(sat, st, t), description."""
-    from ..links import BudgetLink, ConstantLink, TraceLink, propagation_delay_s
+    from ..links import BudgetLink, ConstantLink, TraceLink
     from ..orbits.geometry import PassGeometry
 
     cfg = scenario.link
@@ -159,10 +159,12 @@ def _link(scenario, orbits, stations, start):
         kwargs = b.model_dump() if b is not None else {}
         model = BudgetLink(geometry, **kwargs)
     if cfg.propagation_delay and cfg.availability == "orbital":
-        geometry = geometry or PassGeometry(orbits, stations, start)
+        from ..orbits.geometry import RangeTable
+
+        ranges = RangeTable(geometry or PassGeometry(orbits, stations, start), windows)
 
         def propagation(sat, st, t):
-            return propagation_delay_s(float(geometry.range_km(sat, st, t)))
+            return ranges.range_km(sat, st, t) / SPEED_OF_LIGHT_KM_S
     elif cfg.propagation_delay:
         from ..orbits.constellations import mean_altitude_km
 
@@ -292,7 +294,7 @@ def build_world(scenario) -> World:
         contacts = cached_contacts(orbits, stations, start, horizon_s,
                                    step_s=scenario.time.contact_step_s)
         windows = _windows_by_satellite(contacts, orbits, stations)
-    rate, piece, propagation, link_info = _link(scenario, orbits, stations, start)
+    rate, piece, propagation, link_info = _link(scenario, orbits, stations, start, windows)
     network = NetworkInputs(windows=windows, antennas=[s.antennas for s in stations],
                             gpus=[gs_cfg.gpus] * len(stations), rate_bps=rate, piece_s=piece,
                             propagation_s=propagation, slots=sat_cfg.slots,
@@ -322,8 +324,12 @@ def _windows_by_satellite(contacts: pd.DataFrame, orbits, stations):
 
 def run_world(world: World, progress: Callable[[float], None] | None = None):
     """Run the simulation; return (samples DataFrame, simulation output)."""
-    sim = Simulation(world.sample_inputs, world.network)
-    out = sim.run(progress=progress)
+    out = Simulation(world.sample_inputs, world.network).run(progress=progress)
+    return sample_log(world, out), out
+
+
+def sample_log(world: World, out) -> pd.DataFrame:
+    """The per-sample log (:data:`simulator.results.SAMPLE_COLUMNS`) of a finished run."""
     inp = world.sample_inputs
     table = world.samples_table
     names = np.array([o.name for o in world.orbits], dtype=object)
@@ -365,7 +371,7 @@ def run_world(world: World, progress: Callable[[float], None] | None = None):
         "tx_end_s": out.tx_end_s,
         "done_s": done,
     })
-    return samples, out
+    return samples
 
 
 @dataclass
@@ -412,7 +418,10 @@ def run_scenario(scenario, *, out_dir: str | Path | None = None,
     if scenario.output.save_contacts and len(world.contacts):
         tables["contacts"] = world.contacts
     base = Path(out_dir) if out_dir is not None else Path(scenario.output.dir)
+    # The saved scenario records the start actually used (a catalog's default start).
+    resolved = scenario.model_copy(update={"time": scenario.time.model_copy(
+        update={"start": world.start})})
     folder = write_run(base / scenario.run_id, samples=samples, summary=summary,
-                       scenario_yaml=dump_resolved(scenario), tables=tables)
+                       scenario_yaml=dump_resolved(resolved), tables=tables)
     return RunResult(folder, summary, samples)
 

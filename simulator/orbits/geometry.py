@@ -159,3 +159,50 @@ class PassGeometry:
     def elevation_deg(self, sat: int, station: int, t_s: float | np.ndarray):
         """Geometric elevation (degrees) of the satellite above the station's horizon."""
         return self.range_and_elevation(sat, station, t_s)[1]
+
+
+class RangeTable:
+    """Slant ranges sampled through contact windows, for fast lookups in the event loop.
+
+    The event loop needs the range (for the propagation delay) once per
+    transmitted sample; propagating SGP4 each time costs far more than the rest
+    of the event.  Ranges are sampled every ``step_s`` seconds through every
+    window (one vectorised SGP4 call per satellite-station pair) and
+    interpolated linearly: near a zenith pass at 550 km the range curves by at
+    most ~0.1 km/s^2, so a 10 s step is within ~1 km (3 microseconds of delay).
+    Times outside every window fall back to :class:`PassGeometry`.
+    """
+
+    def __init__(self, geometry: PassGeometry, windows, step_s: float = 10.0):
+        import bisect
+
+        self._bisect = bisect.bisect_right
+        self.geometry = geometry
+        self._t: dict[tuple[int, int], list[float]] = {}
+        self._r: dict[tuple[int, int], list[float]] = {}
+        for sat, sat_windows in enumerate(windows):
+            by_station: dict[int, list[np.ndarray]] = {}
+            for w in sat_windows:
+                if not np.isfinite(w.set_s):
+                    continue
+                times = np.append(np.arange(w.rise_s, w.set_s, step_s), w.set_s)
+                by_station.setdefault(w.station, []).append(times)
+            for station, chunks in by_station.items():
+                t = np.concatenate(chunks)
+                r = np.asarray(geometry.range_km(sat, station, t), dtype=float)
+                self._t[(sat, station)] = t.tolist()
+                self._r[(sat, station)] = r.tolist()
+
+    def range_km(self, sat: int, station: int, t_s: float) -> float:
+        key = (sat, station)
+        times = self._t.get(key)
+        if times is not None:
+            k = self._bisect(times, t_s)
+            if 0 < k < len(times):
+                t0, t1 = times[k - 1], times[k]
+                if t1 - t0 > 0:
+                    r = self._r[key]
+                    return r[k - 1] + (r[k] - r[k - 1]) * (t_s - t0) / (t1 - t0)
+            elif k == len(times) and times and t_s == times[-1]:
+                return self._r[key][-1]
+        return float(self.geometry.range_km(sat, station, t_s))
