@@ -344,10 +344,11 @@ class Simulation:
         self.station[i] = station
         in_buffer = now - self._buffer_in[i]
         busy = sat.transmitted_time(now) - self._tx_mark[i]
+        # Differences of sums of times: round-off below a nanosecond is zero.
         wait = in_buffer - busy
-        self.wait_contact[i] = wait if wait > 0.0 else 0.0
+        self.wait_contact[i] = wait if wait > 1e-9 else 0.0
         queue = busy - self.tx_s[i]
-        self.buffer_queue[i] = queue if queue > 0.0 else 0.0
+        self.buffer_queue[i] = queue if queue > 1e-9 else 0.0
         delay = self.net.propagation_s(sat.index, station, now)
         self.propagation[i] = delay
         ev = env.timeout(delay, (i, station))
