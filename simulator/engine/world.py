@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -60,6 +61,20 @@ class World:
     policy: object
     compression: object
     link_info: dict
+
+
+@contextmanager
+def _field(scenario, path: str):
+    """Report an error from resolving ``path`` as ``FILE:LINE: path: message``."""
+    try:
+        yield
+    except InputError as exc:
+        if getattr(exc, "problems", None) or not hasattr(scenario, "input_error"):
+            raise
+        message = str(exc)
+        if message.startswith(path + ": "):
+            message = message[len(path) + 2:]
+        raise scenario.input_error(path, message) from None
 
 
 def _rngs(seed: int) -> dict[str, np.random.Generator]:
@@ -108,20 +123,16 @@ def _stations(scenario) -> list[GroundStation]:
     for k, spec in enumerate(scenario.ground_stations):
         where = f"ground_stations[{k}]"
         if spec.lat_deg is not None:
-            try:
+            with _field(scenario, where):
                 found = [GroundStation(spec.name, spec.lat_deg, spec.lon_deg, spec.alt_m or 0.0,
                                        min_elevation_deg=(spec.min_elevation_deg
                                                           if spec.min_elevation_deg is not None
                                                           else 10.0),
                                        antennas=spec.antennas or 1)]
-            except InputError as exc:
-                raise InputError(f"{where}: {exc}") from None
         else:
             key = f"network:{spec.network}" if spec.network else spec.name
-            try:
+            with _field(scenario, where + (".network" if spec.network else ".name")):
                 found = resolve_stations([key], catalog_path=catalog_path)
-            except InputError as exc:
-                raise InputError(f"{where}: {exc}") from None
             changes = {}
             if spec.min_elevation_deg is not None:
                 changes["min_elevation_deg"] = spec.min_elevation_deg
@@ -130,7 +141,7 @@ def _stations(scenario) -> list[GroundStation]:
             found = [dataclasses.replace(s, **changes) for s in found]
         for s in found:
             if any(o.name == s.name for o in out):
-                raise InputError(f"{where}: station {s.name!r} is listed twice")
+                raise scenario.input_error(where, f"station {s.name!r} is listed twice")
             out.append(s)
     return out
 
@@ -218,6 +229,46 @@ def _backend(scenario, rng):
     return CachedBackend(trace, samples=wl.samples, seed=seed)
 
 
+@dataclass
+class _Resolved:
+    orbits: list
+    constellation: object
+    stations: list
+    sat_compute: object
+    ground_compute: object
+    policy: object
+    compression: object
+    points: int
+    stage_tokens: int
+
+
+def _resolve(scenario, rngs) -> _Resolved:
+    """Everything named in a scenario that can be checked without running it."""
+    from ..compute import load_compute
+
+    with _field(scenario, "constellation"):
+        orbits, const = _orbits(scenario, rngs["selection"])
+    stations = _stations(scenario)
+    computes = {}
+    for side in ("satellite", "ground"):
+        cfg = getattr(scenario.compute, side)
+        with _field(scenario, f"compute.{side}"):
+            computes[side] = load_compute(cfg.device, cfg.model, cfg.overrides)
+    params = dict(scenario.policy.params)
+    with _field(scenario, "policy.params"):
+        points = int(params.get("stages", 2))
+        stage_tokens = int(params.get("stage_tokens", 16))
+        if points < 1 or stage_tokens < 1:
+            raise InputError("stages and stage_tokens must be integers >= 1")
+    with _field(scenario, "policy.allocation"):
+        policy = get_policy(scenario.policy.allocation, params)
+    with _field(scenario, "policy.compression.method"):
+        comp = get_compression(scenario.policy.compression.method,
+                               dict(scenario.policy.compression.params))
+    return _Resolved(orbits, const, stations, computes["satellite"], computes["ground"],
+                     policy, comp, points, stage_tokens)
+
+
 def check_scenario(scenario) -> dict:
     """Resolve the cheap parts of a scenario (no contact search, no simulation).
 
@@ -225,58 +276,39 @@ def check_scenario(scenario) -> dict:
     catalog, station, policy, compression, device or model, a model that does not
     fit its device.  Returns a few facts for the user.
     """
-    from ..compute import load_compute
-
-    rngs = _rngs(scenario.seed)
-    orbits, _ = _orbits(scenario, rngs["selection"])
-    stations = _stations(scenario)
-    for cfg in (scenario.compute.satellite, scenario.compute.ground):
-        load_compute(cfg.device, cfg.model, cfg.overrides)
-    get_policy(scenario.policy.allocation, dict(scenario.policy.params))
-    get_compression(scenario.policy.compression.method, dict(scenario.policy.compression.params))
-    return {"satellites": len(orbits), "stations": len(stations),
-            "policy": scenario.policy.allocation, "run id": scenario.run_id}
+    r = _resolve(scenario, _rngs(scenario.seed))
+    return {"satellites": len(r.orbits), "stations": len(r.stations),
+            "policy": r.policy.name, "run id": scenario.run_id}
 
 
 def build_world(scenario) -> World:
     """Resolve a validated scenario into a ready-to-run :class:`World`."""
-    from ..compute import load_compute
     from ..orbits.frames import as_utc
     from ..orbits.tle import epoch_warnings
 
     rngs = _rngs(scenario.seed)
-    orbits, const = _orbits(scenario, rngs["selection"])
-    stations = _stations(scenario)
+    r = _resolve(scenario, rngs)
+    orbits, const, stations = r.orbits, r.constellation, r.stations
+    policy, comp, points, stage_tokens = r.policy, r.compression, r.points, r.stage_tokens
     start = as_utc(scenario.time.start) if scenario.time.start else const.default_start
     if const.catalog is not None:
         epoch_warnings(const.catalog, start)
     duration_s = scenario.time.duration_h * 3600.0
     horizon_s = duration_s + scenario.time.drain_h * 3600.0
-
     sat_cfg, gs_cfg = scenario.compute.satellite, scenario.compute.ground
-    sat_compute = load_compute(sat_cfg.device, sat_cfg.model, sat_cfg.overrides)
-    ground_compute = load_compute(gs_cfg.device, gs_cfg.model, gs_cfg.overrides)
 
-    backend = _backend(scenario, rngs["trace"])
+    with _field(scenario, "workload"):
+        backend = _backend(scenario, rngs["trace"])
     table = backend.columns().reset_index(drop=True)
     n = len(table)
-
-    params = dict(scenario.policy.params)
-    points = int(params.get("stages", 2))
-    stage_tokens = int(params.get("stage_tokens", 16))
-    if points < 1 or stage_tokens < 1:
-        raise InputError("policy.params: stages and stage_tokens must be integers >= 1")
-    policy = get_policy(scenario.policy.allocation, params)
     plan = policy.plan(PolicyContext(table, points, stage_tokens, rngs["policy"]))
-    comp = get_compression(scenario.policy.compression.method,
-                           dict(scenario.policy.compression.params))
     compressed = comp.apply(table, rngs["compression"])
 
     sat_idx, capture = spread_samples(n, len(orbits), duration_s,
                                       assignment=scenario.workload.assignment,
                                       arrival=scenario.workload.arrival, rng=rngs["workload"])
-    onboard_s = _onboard_seconds(table, sat_compute, plan.stage, points, stage_tokens)
-    ground_s = _ground_seconds(table, ground_compute)
+    onboard_s = _onboard_seconds(table, r.sat_compute, plan.stage, points, stage_tokens)
+    ground_s = _ground_seconds(table, r.ground_compute)
     priority = table["onboard_confidence"].to_numpy(float) if (
         scenario.buffer.discipline == "priority" and "onboard_confidence" in table) else None
     if scenario.buffer.discipline == "priority" and priority is None:
@@ -294,7 +326,8 @@ def build_world(scenario) -> World:
         contacts = cached_contacts(orbits, stations, start, horizon_s,
                                    step_s=scenario.time.contact_step_s)
         windows = _windows_by_satellite(contacts, orbits, stations)
-    rate, piece, propagation, link_info = _link(scenario, orbits, stations, start, windows)
+    with _field(scenario, "link"):
+        rate, piece, propagation, link_info = _link(scenario, orbits, stations, start, windows)
     network = NetworkInputs(windows=windows, antennas=[s.antennas for s in stations],
                             gpus=[gs_cfg.gpus] * len(stations), rate_bps=rate, piece_s=piece,
                             propagation_s=propagation, slots=sat_cfg.slots,
