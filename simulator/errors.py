@@ -12,3 +12,24 @@ class SpaceverseError(Exception):
 
 class InputError(SpaceverseError):
     """Bad input data (a file, a string on the command line)."""
+
+
+def did_you_mean(word: str, choices, n: int = 2, cutoff: float = 0.5) -> str:
+    """A ``"; did you mean 'x'?"`` hint for a misspelt ``word`` (empty if nothing is close).
+
+    >>> did_you_mean("grund-only", ["ground-only", "oracle"])
+    "; did you mean 'ground-only'?"
+    """
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=n, cutoff=cutoff)
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
+def lookup(registry: dict, name: str, field: str, what: str):
+    """``registry[name]`` with names normalised (case, ``_`` -> ``-``), or a one-line error."""
+    key = name.strip().lower().replace("_", "-")
+    if key not in registry:
+        raise InputError(f"{field}: unknown {what} {name!r}{did_you_mean(key, registry)} "
+                         f"(known: {', '.join(sorted(registry))})")
+    return registry[key]

@@ -147,7 +147,6 @@ def test_buffer_overflow_is_logged_not_silent(tmp_path):
 
 
 def test_interrupted_write_leaves_no_complete_looking_folder(tmp_path, monkeypatch):
-    import simulator.results as results
 
     first = run(tmp_path, "policy.allocation=ground-only")
     before = sha(first.folder / "samples.parquet")

@@ -22,7 +22,6 @@ Registered now: ``satellite-only``, ``ground-only`` and ``oracle``.
 
 from __future__ import annotations
 
-import difflib
 import logging
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -30,7 +29,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import lookup
 
 logger = logging.getLogger(__name__)
 
@@ -143,10 +142,4 @@ REGISTRY: dict[str, Callable[..., AllocationPolicy]] = {
 
 def get_policy(name: str, params: dict | None = None) -> AllocationPolicy:
     """The allocation policy registered under ``name``, built with ``params``."""
-    key = name.strip().lower().replace("_", "-")
-    if key not in REGISTRY:
-        close = difflib.get_close_matches(key, list(REGISTRY), n=2, cutoff=0.5)
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise InputError(f"policy.allocation: unknown policy {name!r}{hint} "
-                         f"(known: {', '.join(sorted(REGISTRY))})")
-    return REGISTRY[key](**(params or {}))
+    return lookup(REGISTRY, name, "policy.allocation", "policy")(**(params or {}))

@@ -8,7 +8,6 @@ preprocessing of the paper (§3.2) and its baselines plug in here.
 
 from __future__ import annotations
 
-import difflib
 import logging
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -16,7 +15,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import lookup
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +63,4 @@ REGISTRY: dict[str, Callable[..., CompressionPolicy]] = {NoCompression.name: NoC
 
 
 def get_compression(method: str, params: dict | None = None) -> CompressionPolicy:
-    key = method.strip().lower().replace("_", "-")
-    if key not in REGISTRY:
-        close = difflib.get_close_matches(key, list(REGISTRY), n=2, cutoff=0.5)
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise InputError(f"policy.compression.method: unknown method {method!r}{hint} "
-                         f"(known: {', '.join(sorted(REGISTRY))})")
-    return REGISTRY[key](**(params or {}))
+    return lookup(REGISTRY, method, "policy.compression.method", "method")(**(params or {}))
