@@ -55,12 +55,14 @@ def _progress(total: int, label: str, enabled: bool = True):
 
 
 def _print_table(title: str, frame, formats: dict) -> None:
+    import pandas as pd
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
     for col in frame.columns:
-        table.add_column(col, justify="left" if frame[col].dtype == object else "right")
+        numeric = pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(frame[col])
+        table.add_column(col, justify="right" if numeric else "left")
     for row in frame.itertuples(index=False):
         table.add_row(*[formats.get(c, "{}").format(v) for c, v in zip(frame.columns, row)])
     Console(width=160).print(table)
@@ -275,6 +277,122 @@ def schema(out):
         click.echo(f"wrote {out}")
     else:
         click.echo(text, nl=False)
+
+
+@cli.group()
+def traces():
+    """Inference traces: list, convert recorded predictions, record, synthesise."""
+
+
+@traces.command("list")
+@click.option("--folder", type=click.Path(file_okay=False), help="Another folder of traces.")
+def traces_list(folder):
+    """Every trace with its source, models, task, size, licence, real or synthetic."""
+    import pandas as pd
+
+    from .inference.traces import list_traces
+
+    rows = list_traces(Path(folder) if folder else None)
+    if not rows:
+        click.echo("no traces found")
+        return
+    frame = pd.DataFrame(rows)
+    frame["models"] = frame["models"].map(
+        lambda m: f"{m.get('onboard')} / {m.get('ground')}" if isinstance(m, dict) else str(m))
+    frame["kind"] = frame["synthetic"].map(lambda x: "SYNTHETIC" if x else "real")
+    frame["MB"] = frame["path"].map(lambda p: Path(p).stat().st_size / 1e6)
+    frame = frame.rename(columns={"n_samples": "samples"})
+    cols = [c for c in ("name", "kind", "task", "samples", "MB", "models", "licence", "source")
+            if c in frame.columns]
+    _print_table("Traces", frame[cols], {"MB": "{:.2f}"})
+
+
+@traces.command("convert")
+@click.argument("source")
+@click.option("--input", "input_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder with the original prediction files of that source.")
+@click.option("--out", "out_dir", default="models/traces", show_default=True,
+              type=click.Path(file_okay=False))
+def traces_convert(source, input_dir, out_dir):
+    """Convert recorded model outputs (SOURCE: see --help of `traces converters`) to a trace."""
+    from .inference.converters import convert
+
+    for path in convert(source, Path(input_dir), Path(out_dir)):
+        click.echo(f"wrote {path}")
+
+
+@traces.command("converters")
+def traces_converters():
+    """List the converters of recorded predictions and the files each expects."""
+    from .inference.converters import CONVERTERS
+
+    for name, entry in CONVERTERS.items():
+        description = entry[1] if isinstance(entry, tuple) and len(entry) > 1 else ""
+        click.echo(f"{name:36s} {description}")
+
+
+@traces.command("synth")
+@click.option("--task", type=click.Choice(["vqa", "classification", "detection", "mixed"]),
+              default="vqa", show_default=True)
+@click.option("--samples", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--out", "out_dir", default="models/traces", show_default=True,
+              type=click.Path(file_okay=False))
+def traces_synth(task, samples, seed, out_dir):
+    """Write a seeded SYNTHETIC trace (its name says so)."""
+    from .inference.synthetic import generate_synthetic
+    from .inference.traces import write_trace
+
+    trace = generate_synthetic(task=task, samples=samples, seed=seed)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    path = write_trace(trace, Path(out_dir) / f"{trace.name}.parquet")
+    click.echo(f"wrote {path} (synthetic)")
+
+
+@traces.command("record")
+@click.option("--model-dir", required=True, type=click.Path(file_okay=False),
+              help="Onboard VLM (Qwen2-VL family) saved with save_pretrained.")
+@click.option("--ground-model-dir", type=click.Path(file_okay=False),
+              help="Ground VLM (default: the same as --model-dir).")
+@click.option("--dataset", required=True, help="A bundled image set (see `traces datasets`).")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False),
+              help="Trace file to write (.parquet; a .json sidecar is written beside it).")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+@click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default="float32",
+              show_default=True)
+@click.option("--stage-tokens", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--max-new-tokens", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N samples.")
+def traces_record(model_dir, ground_model_dir, dataset, out_file, device, dtype, stage_tokens,
+                  max_new_tokens, limit):
+    """Run real models over a dataset and record a trace the cached backend replays."""
+    from .inference.images import load_image_set
+    from .inference.metrics import score
+    from .inference.record import record_trace
+    from .inference.traces import write_trace
+    from .inference.transformers_backend import QwenVLBackend
+
+    samples = load_image_set(dataset)[:limit]
+    onboard = QwenVLBackend(model_dir, device=device, dtype=dtype, max_new_tokens=max_new_tokens)
+    ground = (onboard if not ground_model_dir else
+              QwenVLBackend(ground_model_dir, device=device, dtype=dtype,
+                            max_new_tokens=max_new_tokens))
+    items = [(s.sample_id, s.image, s.prompt, s.reference, s.task) for s in samples]
+    trace = record_trace(onboard, ground, items, stage_tokens=stage_tokens, scorer=score,
+                         name=Path(out_file).stem, source=f"recorded on {onboard.device_name} "
+                                                          f"over {dataset}")
+    Path(out_file).parent.mkdir(parents=True, exist_ok=True)
+    path = write_trace(trace, Path(out_file))
+    click.echo(f"wrote {path} ({len(trace.table)} samples)")
+
+
+@traces.command("datasets")
+def traces_datasets():
+    """List the bundled image sets usable by `traces record`."""
+    from .inference.images import list_image_sets
+
+    for name, description in list_image_sets().items():
+        click.echo(f"{name:32s} {description}")
 
 
 @cli.command()
