@@ -588,7 +588,17 @@ class GroundComputeSpec(_Model):
 
 
 class ComputeSpec(_Model):
-    """Who computes: the satellites' onboard computer and the ground GPUs."""
+    """Who computes: the satellites' onboard computer and the ground GPUs.
+
+    ``timing: profile`` (default) turns token counts into seconds with the device
+    profiles; ``timing: measured`` replays the wall times a real backend recorded
+    in the trace (per phase and per generation stage).
+    """
+
+    timing: Literal["profile", "measured"] = Field(
+        "profile",
+        description="Stage seconds from the device profiles (profile) or from the wall times "
+                    "recorded in the trace by a real backend (measured).")
 
     satellite: SatelliteComputeSpec = Field(
         default_factory=SatelliteComputeSpec, description="Onboard computer and VLM.")
@@ -620,6 +630,33 @@ class SyntheticSpec(_Model):
         None, ge=16, description="Image side in pixels (null = the task's dataset size).")
 
 
+class LiveSpec(_Model):
+    """Real models (transformers, local weights) run over a bundled image set.
+
+    Used when ``workload.trace`` is ``live``: before simulating, both models answer
+    every image (onboard in stages of ``stage_tokens``), and the run replays what
+    they produced, with their measured timings available (``compute.timing:
+    measured``).  The recorded trace is saved in the run folder.
+    """
+
+    onboard_model_dir: str = Field(
+        ..., min_length=1, description="Onboard VLM folder (Qwen2-VL family, save_pretrained "
+                                       "layout); nothing is downloaded.")
+    ground_model_dir: str | None = Field(
+        None, description="Ground VLM folder (default: the onboard one).")
+    dataset: str = Field(
+        "choice-scene-classification", min_length=1,
+        description="Bundled image set (spaceverse traces datasets).")
+    device: str = Field("cpu", min_length=1, description="cpu, cuda or cuda:N.")
+    dtype: Literal["float32", "bfloat16", "float16"] = Field(
+        "float32", description="Weights dtype.")
+    max_new_tokens: Integer = Field(32, ge=1, description="Longest answer, in tokens.")
+    limit: Integer | None = Field(None, ge=1, description="Only the first N images.")
+
+    _resolve_dirs = field_validator("onboard_model_dir", "ground_model_dir")(classmethod(
+        lambda cls, v, info: v if v is None else _resolve_path(v, info)))
+
+
 class WorkloadSpec(_Model):
     """What is captured, by which satellite, when.
 
@@ -632,12 +669,15 @@ class WorkloadSpec(_Model):
 
     trace: str = Field(
         "synthetic", min_length=1,
-        description="synthetic (generated from the synthetic block) or a recorded trace: a "
-                    "bundled name or a .parquet path (relative paths are looked up next to the "
-                    "scenario file first).")
+        description="synthetic (generated from the synthetic block), live (real models run "
+                    "first, see the live block) or a recorded trace: a bundled name or a "
+                    ".parquet path (relative paths are looked up next to the scenario file "
+                    "first).")
     synthetic: SyntheticSpec | None = Field(
         None, description="Synthetic trace settings (only with trace: synthetic; defaults "
                           "filled in).")
+    live: LiveSpec | None = Field(
+        None, description="Real models to run first (only with trace: live).")
     samples: Integer | None = Field(
         None, ge=1,
         description="How many samples to simulate (null = every trace row; more than the trace "
@@ -652,7 +692,7 @@ class WorkloadSpec(_Model):
                     "seeded Poisson process, at_start = all at time 0.")
 
     _resolve_trace = field_validator("trace")(classmethod(
-        lambda cls, v, info: v if v == "synthetic" else _resolve_path(v, info)))
+        lambda cls, v, info: v if v in ("synthetic", "live") else _resolve_path(v, info)))
 
     @model_validator(mode="after")
     def _synthetic_block(self) -> "WorkloadSpec":
@@ -662,6 +702,11 @@ class WorkloadSpec(_Model):
         elif self.synthetic is not None:
             raise _FieldProblem("synthetic", "is only used with trace: synthetic (trace is "
                                              f"{self.trace!r})")
+        if self.trace == "live" and self.live is None:
+            raise _FieldProblem("live", "is required with trace: live (the model folders and "
+                                        "the image set)")
+        if self.trace != "live" and self.live is not None:
+            raise _FieldProblem("live", f"is only used with trace: live (trace is {self.trace!r})")
         return self
 
 

@@ -205,6 +205,38 @@ def _onboard_seconds(table: pd.DataFrame, compute, stage: np.ndarray, points: in
     return np.asarray(seconds, dtype=float)
 
 
+MEASURED_COLUMNS = ("onboard_encode_s", "onboard_prefill_s", "onboard_stage_seconds",
+                    "ground_encode_s", "ground_prefill_s", "ground_decode_s")
+
+
+def _measured_seconds(table: pd.DataFrame, backend, stage: np.ndarray, points: int,
+                      stage_tokens: int):
+    """Onboard and ground seconds from the wall times a real backend recorded.
+
+    Onboard work up to decision point i is the vision encoding, and for i > 1 the
+    prefill plus the recorded decode time of the first i - 1 generation stages;
+    the trace must have been recorded with the scenario's ``stage_tokens``.
+    """
+    missing = [c for c in MEASURED_COLUMNS if c not in table.columns]
+    if missing:
+        raise InputError(f"measured needs a trace recorded by a real backend; this one lacks "
+                         f"{', '.join(missing)}")
+    meta = getattr(backend, "meta", {}) or {}
+    recorded = meta.get("stage_tokens")
+    if recorded is not None and int(recorded) != stage_tokens:
+        raise InputError(f"the trace was recorded with stage_tokens {recorded}, the scenario "
+                         f"uses {stage_tokens} (policy.params.stage_tokens)")
+    encode = table["onboard_encode_s"].to_numpy(float)
+    prefill = table["onboard_prefill_s"].to_numpy(float)
+    stages = table["onboard_stage_seconds"].tolist()
+    decoded = np.array([float(np.sum(st[: (len(st) if k >= points + 1 else max(k - 1, 0))]))
+                        for st, k in zip(stages, stage.tolist())])
+    onboard = np.where(stage >= 1, encode, 0.0) + np.where(stage >= 2, prefill + decoded, 0.0)
+    ground = (table["ground_encode_s"].to_numpy(float) + table["ground_prefill_s"].to_numpy(float)
+              + table["ground_decode_s"].to_numpy(float))
+    return onboard, ground
+
+
 def _ground_seconds(table: pd.DataFrame, compute) -> np.ndarray:
     w = table["image_width_px"].to_numpy()
     h = table["image_height_px"].to_numpy()
@@ -213,14 +245,38 @@ def _ground_seconds(table: pd.DataFrame, compute) -> np.ndarray:
                       + compute.decode_s(table["ground_output_tokens"].to_numpy()), dtype=float)
 
 
-def _backend(scenario, rng):
+def record_live(live, stage_tokens: int):
+    """Run the real models of a ``workload.live`` block over its image set; return the trace."""
+    from ..inference.images import load_image_set
+    from ..inference.metrics import score
+    from ..inference.record import record_trace
+    from ..inference.transformers_backend import QwenVLBackend
+
+    samples = load_image_set(live.dataset)[: live.limit]
+    onboard = QwenVLBackend(live.onboard_model_dir, device=live.device, dtype=live.dtype,
+                            max_new_tokens=live.max_new_tokens)
+    ground = (onboard if not live.ground_model_dir
+              or Path(live.ground_model_dir) == Path(live.onboard_model_dir)
+              else QwenVLBackend(live.ground_model_dir, device=live.device, dtype=live.dtype,
+                                 max_new_tokens=live.max_new_tokens))
+    logger.info("running the real models over %d images of %s", len(samples), live.dataset)
+    items = [(s.sample_id, s.image, s.prompt, s.reference, s.task, s.size_bytes)
+             for s in samples]
+    return record_trace(onboard, ground, items, stage_tokens=stage_tokens, scorer=score,
+                        name=f"live-{live.dataset}",
+                        source=f"recorded live on {onboard.device_name} over {live.dataset}")
+
+
+def _backend(scenario, rng, stage_tokens: int = 16):
     from ..inference.cached import CachedBackend
     from ..inference.synthetic import generate_synthetic
     from ..inference.traces import read_trace
 
     wl = scenario.workload
     seed = int(rng.integers(0, 2**31 - 1))
-    if wl.trace == "synthetic":
+    if wl.trace == "live":
+        trace = record_live(wl.live, stage_tokens)
+    elif wl.trace == "synthetic":
         syn = wl.synthetic
         kwargs = syn.model_dump(exclude_none=True) if syn is not None else {}
         trace = generate_synthetic(seed=scenario.seed, **kwargs)
@@ -298,7 +354,7 @@ def build_world(scenario) -> World:
     sat_cfg, gs_cfg = scenario.compute.satellite, scenario.compute.ground
 
     with _field(scenario, "workload"):
-        backend = _backend(scenario, rngs["trace"])
+        backend = _backend(scenario, rngs["trace"], stage_tokens)
     table = backend.columns().reset_index(drop=True)
     n = len(table)
     plan = policy.plan(PolicyContext(table, points, stage_tokens, rngs["policy"]))
@@ -307,8 +363,13 @@ def build_world(scenario) -> World:
     sat_idx, capture = spread_samples(n, len(orbits), duration_s,
                                       assignment=scenario.workload.assignment,
                                       arrival=scenario.workload.arrival, rng=rngs["workload"])
-    onboard_s = _onboard_seconds(table, r.sat_compute, plan.stage, points, stage_tokens)
-    ground_s = _ground_seconds(table, r.ground_compute)
+    if scenario.compute.timing == "measured":
+        with _field(scenario, "compute.timing"):
+            onboard_s, ground_s = _measured_seconds(table, backend, plan.stage, points,
+                                                    stage_tokens)
+    else:
+        onboard_s = _onboard_seconds(table, r.sat_compute, plan.stage, points, stage_tokens)
+        ground_s = _ground_seconds(table, r.ground_compute)
     priority = table["onboard_confidence"].to_numpy(float) if (
         scenario.buffer.discipline == "priority" and "onboard_confidence" in table) else None
     if scenario.buffer.discipline == "priority" and priority is None:
@@ -448,6 +509,8 @@ def run_scenario(scenario, *, out_dir: str | Path | None = None,
                         trace_meta=world.backend.meta if hasattr(world.backend, "meta") else {},
                         extra=extra)
     tables = {"transmissions": transmissions}
+    if scenario.workload.trace == "live":  # what the real models produced, for replay
+        tables["trace"] = world.samples_table
     if scenario.output.save_contacts and len(world.contacts):
         tables["contacts"] = world.contacts
     base = Path(out_dir) if out_dir is not None else Path(scenario.output.dir)
