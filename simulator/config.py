@@ -682,6 +682,10 @@ class WorkloadSpec(_Model):
         None, ge=1,
         description="How many samples to simulate (null = every trace row; more than the trace "
                     "has = drawn with replacement, seeded).")
+    train_fraction: Number = Field(
+        0.0, ge=0, lt=1,
+        description="Share of the trace rows held out to train learning policies (paper "
+                    "§3.1: 5 %); never simulated, the same split for every policy.")
     assignment: Literal["round_robin", "random"] = Field(
         "round_robin",
         description="How samples are spread over satellites: round_robin = evenly in turn "

@@ -36,7 +36,7 @@ from .workload import spread_samples
 logger = logging.getLogger(__name__)
 
 SPEED_OF_LIGHT_KM_S = 299792.458
-_STREAMS = ("selection", "trace", "workload", "policy", "compression")
+_STREAMS = ("selection", "trace", "workload", "policy", "compression", "split")
 
 
 @dataclass
@@ -61,6 +61,8 @@ class World:
     policy: object
     compression: object
     link_info: dict
+    train_samples: int = 0
+    plan_notes: dict = dataclasses.field(default_factory=dict)
 
 
 @contextmanager
@@ -355,30 +357,9 @@ def build_world(scenario) -> World:
 
     with _field(scenario, "workload"):
         backend = _backend(scenario, rngs["trace"], stage_tokens)
-    table = backend.columns().reset_index(drop=True)
+    table, train = _split(backend.columns().reset_index(drop=True),
+                          scenario.workload.train_fraction, rngs["split"])
     n = len(table)
-    plan = policy.plan(PolicyContext(table, points, stage_tokens, rngs["policy"]))
-    compressed = comp.apply(table, rngs["compression"])
-
-    sat_idx, capture = spread_samples(n, len(orbits), duration_s,
-                                      assignment=scenario.workload.assignment,
-                                      arrival=scenario.workload.arrival, rng=rngs["workload"])
-    if scenario.compute.timing == "measured":
-        with _field(scenario, "compute.timing"):
-            onboard_s, ground_s = _measured_seconds(table, backend, plan.stage, points,
-                                                    stage_tokens)
-    else:
-        onboard_s = _onboard_seconds(table, r.sat_compute, plan.stage, points, stage_tokens)
-        ground_s = _ground_seconds(table, r.ground_compute)
-    priority = table["onboard_confidence"].to_numpy(float) if (
-        scenario.buffer.discipline == "priority" and "onboard_confidence" in table) else None
-    if scenario.buffer.discipline == "priority" and priority is None:
-        priority = capture.copy()
-        logger.warning("buffer.discipline priority: the trace has no onboard_confidence; "
-                       "falling back to capture order")
-    inputs = SampleInputs(satellite=sat_idx, capture_s=capture, onboard_s=onboard_s,
-                          offload=plan.offload.astype(bool), compress_s=compressed.compress_s,
-                          bytes_sent=compressed.bytes_sent, ground_s=ground_s, priority=priority)
 
     if scenario.link.availability == "always":
         contacts = pd.DataFrame()
@@ -389,19 +370,117 @@ def build_world(scenario) -> World:
         windows = _windows_by_satellite(contacts, orbits, stations)
     with _field(scenario, "link"):
         rate, piece, propagation, link_info = _link(scenario, orbits, stations, start, windows)
+
+    def stage_seconds(stage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if scenario.compute.timing == "measured":
+            with _field(scenario, "compute.timing"):
+                return _measured_seconds(table, backend, stage, points, stage_tokens)
+        return (_onboard_seconds(table, r.sat_compute, stage, points, stage_tokens),
+                _ground_seconds(table, r.ground_compute))
+
+    estimates = _estimates(table, stage_seconds, points, windows, horizon_s, rate)
+    ctx = PolicyContext(table, points, stage_tokens, rngs["policy"], train=train,
+                        estimates=estimates, trace_meta=getattr(backend, "meta", {}) or {},
+                        cache_dir=_policy_cache())
+    with _field(scenario, "policy.allocation"):
+        plan = policy.plan(ctx)
+    with _field(scenario, "policy.compression"):
+        compressed = comp.apply(table, rngs["compression"])
+
+    sat_idx, capture = spread_samples(n, len(orbits), duration_s,
+                                      assignment=scenario.workload.assignment,
+                                      arrival=scenario.workload.arrival, rng=rngs["workload"])
+    onboard_s, ground_s = stage_seconds(plan.stage)
+    priority = table["onboard_confidence"].to_numpy(float) if (
+        scenario.buffer.discipline == "priority" and "onboard_confidence" in table) else None
+    if scenario.buffer.discipline == "priority" and priority is None:
+        priority = capture.copy()
+        logger.warning("buffer.discipline priority: the trace has no onboard_confidence; "
+                       "falling back to capture order")
+    offload = plan.offload.astype(bool)
+    # Policies that send the full image (e.g. Tabi) bypass compression.
+    bypass = bool(getattr(policy, "sends_full_image", False))
+    bytes_sent = table["image_bytes"].to_numpy(np.int64) if bypass else compressed.bytes_sent
+    compress_s = np.zeros(n) if bypass else compressed.compress_s
+    ground_score = table["ground_score"].to_numpy(float) if bypass else compressed.ground_score
+    if plan.offload_score is not None:
+        ground_score = np.asarray(plan.offload_score, dtype=float)
+    inputs = SampleInputs(satellite=sat_idx, capture_s=capture, onboard_s=onboard_s,
+                          offload=offload, compress_s=compress_s, bytes_sent=bytes_sent,
+                          ground_s=ground_s, priority=priority)
     network = NetworkInputs(windows=windows, antennas=[s.antennas for s in stations],
                             gpus=[gs_cfg.gpus] * len(stations), rate_bps=rate, piece_s=piece,
                             propagation_s=propagation, slots=sat_cfg.slots,
                             buffer_capacity_bytes=scenario.buffer.capacity_mb * 1e6,
                             priority_buffer=scenario.buffer.discipline == "priority",
                             horizon_s=horizon_s)
-    score = np.where(plan.offload, compressed.ground_score, table["onboard_score"].to_numpy(float))
+    score = np.where(offload, ground_score, table["onboard_score"].to_numpy(float))
     return World(scenario=scenario, orbits=orbits, stations=stations, start=start,
                  horizon_s=horizon_s, contacts=contacts, backend=backend, samples_table=table,
                  sample_inputs=inputs, network=network, plan_stage=plan.stage, points=points,
-                 score=score, score_modelled=bool(compressed.modelled),
+                 score=score, score_modelled=bool(compressed.modelled) and not bypass,
                  onboard_score=table["onboard_score"].to_numpy(float), policy=policy,
-                 compression=comp, link_info=link_info)
+                 compression=comp, link_info=link_info, train_samples=len(train),
+                 plan_notes=dict(plan.notes))
+
+
+def _split(table: pd.DataFrame, fraction: float, rng) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Hold out a seeded ``fraction`` of the trace rows for training; simulate the rest.
+
+    The split is by underlying trace row (``trace_row`` when rows were drawn with
+    replacement, else ``sample_id``), so a row is never in both parts, and it does
+    not depend on the policy: every policy is evaluated on the same samples.
+    """
+    if fraction <= 0 or len(table) == 0:
+        return table, table.iloc[0:0]
+    key = table["trace_row"] if "trace_row" in table else table["sample_id"]
+    ids = np.array(sorted(pd.unique(key.astype(str))))
+    n_train = int(round(fraction * len(ids)))
+    if n_train == 0:
+        return table, table.iloc[0:0]
+    if n_train >= len(ids):
+        raise InputError(f"workload.train_fraction {fraction} leaves no sample to simulate")
+    train_ids = set(rng.choice(ids, size=n_train, replace=False).tolist())
+    mask = key.astype(str).isin(train_ids).to_numpy()
+    return (table.loc[~mask].reset_index(drop=True), table.loc[mask].reset_index(drop=True))
+
+
+def _estimates(table, stage_seconds, points, windows, horizon_s, rate_bps) -> dict:
+    """Per-sample cost estimates a policy may weigh (see PolicyContext)."""
+    n = len(table)
+    onboard = np.zeros((n, points + 2))
+    ground = np.zeros(n)
+    for k in range(points + 2):
+        onboard[:, k], ground = stage_seconds(np.full(n, k))
+    try:
+        nominal = float(rate_bps(0, 0, 0.0))
+    except Exception:  # a geometry-based link may have no rate at t = 0
+        nominal = float("nan")
+    if not nominal > 0:
+        nominal = 100e6
+    image_bytes = table["image_bytes"].to_numpy(float)
+    # Mean residual wait for a contact, for a capture at a random time: sum(gap^2) / (2 T).
+    waits = []
+    for sat_windows in windows:
+        edges = sorted((w.rise_s, min(w.set_s, horizon_s)) for w in sat_windows)
+        t, acc = 0.0, 0.0
+        for rise, set_ in edges:
+            if rise > t:
+                acc += (rise - t) ** 2
+            t = max(t, set_)
+        acc += max(0.0, horizon_s - t) ** 2
+        waits.append(acc / (2 * horizon_s) if math.isfinite(horizon_s) else 0.0)
+    return {"onboard_s_at_stage": onboard, "ground_s": ground,
+            "tx_s": image_bytes * 8 / nominal, "image_bytes": image_bytes,
+            "contact_wait_s": float(np.mean(waits)) if waits else 0.0, "rate_bps": nominal}
+
+
+def _policy_cache() -> Path:
+    from ..paths import cache_dir
+
+    folder = cache_dir() / "policies"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _windows_by_satellite(contacts: pd.DataFrame, orbits, stations):
@@ -502,6 +581,8 @@ def run_scenario(scenario, *, out_dir: str | Path | None = None,
         "contact_windows": int(len(world.contacts)),
         "link": world.link_info,
         "events": int(out.events),
+        "train_samples": world.train_samples,
+        "policy_notes": world.plan_notes,
         "dropped_bytes": float(out.dropped_bytes),
     }
     summary = summarize(samples, policy=world.policy.describe(),

@@ -23,7 +23,8 @@ Registered now: ``satellite-only``, ``ground-only`` and ``oracle``.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -36,10 +37,18 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Plan:
-    """Per-sample decisions: ``offload`` (bool) and ``stage`` (int, see module doc)."""
+    """Per-sample decisions.
+
+    ``offload`` (bool) and ``stage`` (int, see the module doc) are required.
+    ``offload_score`` optionally replaces the score of offloaded samples (e.g.
+    Tabi's weighted ensemble of the onboard and ground answers); ``notes`` go to
+    the run summary (what the policy did, what it fell back on).
+    """
 
     offload: np.ndarray
     stage: np.ndarray
+    offload_score: np.ndarray | None = None
+    notes: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.offload.shape != self.stage.shape:
@@ -48,12 +57,30 @@ class Plan:
 
 @dataclass
 class PolicyContext:
-    """What a policy may look at: the per-sample table and the stage layout."""
+    """What a policy may look at.
 
-    samples: pd.DataFrame       # the backend's per-sample table (scores, tokens, ...)
-    points: int                 # I, number of decision points after capture
-    stage_tokens: int           # N_t, tokens generated between two decision points
+    * ``samples``: the per-sample table of the simulated (test) samples — the
+      trace's columns (scores, answers, tokens, optional features, confidences);
+    * ``train``: the training split of the same trace (``workload.train_fraction``,
+      never simulated; empty when the fraction is 0), for policies that learn;
+    * ``points`` (I) and ``stage_tokens`` (N_t): the decision-point layout;
+    * ``estimates``: per-sample arrays of what each choice costs, from the compute
+      and link models — ``onboard_s_at_stage`` (n x (I + 2): cumulative onboard
+      seconds when deciding at stage k), ``ground_s``, ``tx_s`` (raw image at the
+      link's nominal rate), ``image_bytes``; and scalars ``contact_wait_s``
+      (mean wait for a contact window) and ``rate_bps``;
+    * ``trace_meta``: the trace's metadata (``missing`` columns, ``synthetic``);
+    * ``cache_dir``: a folder for trained models (checkpoints are reused by key).
+    """
+
+    samples: pd.DataFrame
+    points: int
+    stage_tokens: int
     rng: np.random.Generator
+    train: pd.DataFrame = field(default_factory=pd.DataFrame)
+    estimates: dict = field(default_factory=dict)
+    trace_meta: dict = field(default_factory=dict)
+    cache_dir: Path | None = None
 
     @property
     def final_stage(self) -> int:
