@@ -252,6 +252,46 @@ def _print_summary(summary: dict) -> None:
 
 @cli.command()
 @click.argument("scenario_file", type=click.Path(dir_okay=False))
+@click.option("--policies", help="Comma-separated policies (default: satellite-only, ground-only, "
+                                 "tabi, ai-rg, spaceverse, oracle).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a scenario value for every policy.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Results folder (default: the scenario's output.dir).")
+@click.option("--same-compression", is_flag=True,
+              help="Use the scenario's compression for every policy (default: only SpaceVerse "
+                   "policies compress, as in the paper).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
+              help="Also write the comparison table to FILE.csv.")
+def compare(scenario_file, policies, overrides, out_dir, same_compression, csv_path):
+    """Run several policies on one scenario; print accuracy, latency, offload, bytes (Fig. 9)."""
+    from .compare import DEFAULT_POLICIES, compare_policies, verdict
+    from .orbits.contacts import write_table
+
+    names = ([p.strip() for p in policies.split(",") if p.strip()] if policies
+             else list(DEFAULT_POLICIES))
+    with _progress(len(names), "policies") as advance:
+        def step(policy):
+            logger.info("running policy %s", policy)
+
+        table = compare_policies(scenario_file, names, overrides=overrides, out_dir=out_dir,
+                                 same_compression=same_compression, progress=step)
+        if advance:
+            advance(len(names))
+    synthetic = bool(table["synthetic"].any())
+    title = (f"{scenario_file}: policies compared (accuracy over all samples; latencies of "
+             f"finished samples)" + (" — SYNTHETIC trace" if synthetic else ""))
+    _print_table(title, table.drop(columns=["run", "synthetic"]),
+                 {"accuracy": "{:.2%}", "in_contact_mean_s": "{:.2f}", "in_contact_p95_s": "{:.2f}",
+                  "end_to_end_mean_s": "{:.0f}", "offload_fraction": "{:.1%}", "mb_sent": "{:.1f}"})
+    click.echo(verdict(table))
+    if csv_path:
+        write_table(table, Path(csv_path))
+        click.echo(f"wrote {csv_path}")
+
+
+@cli.command()
+@click.argument("scenario_file", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
 def validate(scenario_file, overrides):
     """Check a scenario file (schema, catalogs, stations, policies, models) without running."""
