@@ -272,12 +272,12 @@ def compare(scenario_file, policies, overrides, out_dir, same_compression, csv_p
              else list(DEFAULT_POLICIES))
     with _progress(len(names), "policies") as advance:
         def step(policy):
-            logger.info("running policy %s", policy)
+            logger.info("policy %s done", policy)
+            if advance:
+                advance(1)
 
         table = compare_policies(scenario_file, names, overrides=overrides, out_dir=out_dir,
                                  same_compression=same_compression, progress=step)
-        if advance:
-            advance(len(names))
     synthetic = bool(table["synthetic"].any())
     title = (f"{scenario_file}: policies compared (accuracy over all samples; latencies of "
              f"finished samples)" + (" — SYNTHETIC trace" if synthetic else ""))

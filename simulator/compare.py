@@ -60,7 +60,10 @@ def compare_policies(scenario_path, policies: Sequence[str] = DEFAULT_POLICIES, 
                      overrides: Sequence[str] = (), out_dir: str | Path | None = None,
                      same_compression: bool = False,
                      progress: Callable[[str], None] | None = None) -> pd.DataFrame:
-    """Run ``policies`` on the scenario file; return the comparison table."""
+    """Run ``policies`` on the scenario file; return the comparison table.
+
+    ``progress`` is called with each policy's name when its run has finished.
+    """
     from .config import load_scenario
     from .engine.world import run_scenario
 
@@ -70,9 +73,9 @@ def compare_policies(scenario_path, policies: Sequence[str] = DEFAULT_POLICIES, 
         if not same_compression and not uses_scenario_compression(policy):
             extra += ["policy.compression.method=none", "policy.compression.params={}"]
         scenario = load_scenario(scenario_path, list(overrides) + extra)
+        result = run_scenario(scenario, out_dir=out_dir)
         if progress:
             progress(policy)
-        result = run_scenario(scenario, out_dir=out_dir)
         s = result.summary
         rows.append({
             "policy": policy,
