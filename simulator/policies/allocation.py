@@ -170,3 +170,7 @@ REGISTRY: dict[str, Callable[..., AllocationPolicy]] = {
 def get_policy(name: str, params: dict | None = None) -> AllocationPolicy:
     """The allocation policy registered under ``name``, built with ``params``."""
     return lookup(REGISTRY, name, "policy.allocation", "policy")(**(params or {}))
+
+
+# Policies defined in other modules register themselves on import.
+from . import baselines  # noqa: E402,F401  (tabi, ai-rg)
