@@ -1,0 +1,734 @@
+"""The progressive confidence network g̃ of SpaceVerse (paper §3.1, Fig. 6, Eq. 1).
+
+g̃ estimates, at each decision point, how similar the onboard model's answer
+will be to the ground model's: ``Simi(y^s, y^g)`` in [0, 1].  A low estimate
+means the onboard answer is unreliable and the sample should be offloaded.
+
+Network (:class:`ConfidenceNet`)
+--------------------------------
+``I`` input projections ``L_i`` (``Linear(d_i, hidden)``) feed **one** shared
+MLP ``M``: ReLU, dropout, ``Linear(hidden, hidden)``, ReLU, dropout,
+``Linear(hidden, 1)``, sigmoid.  ``g̃_i = [L_i; M]``.  Stage inputs:
+
+* stage 1: ``V(x)``;
+* stage i > 1: ``Concat(V(x), e(A_{i-1}))``, where ``A_{i-1}`` is the partial
+  onboard answer after ``(i-1) * N_t`` generated tokens and ``e(A)`` is its
+  all-MiniLM-L6-v2 sentence embedding: the model's **mean-pooled token
+  embeddings**, L2-normalised (384-d; the same model as
+  :func:`simulator.inference.metrics.semantic_similarity`).  An empty partial
+  answer embeds as the zero vector.
+
+Ablations (paper §4.4.1, Fig. 11): variant ``"g"`` is one stage with input
+``V(x)`` only; ``"g-prime"`` is one stage with input ``Concat(V(x), e(y^s))``,
+the full onboard answer (a decision after complete onboard inference).
+
+``V(x)`` and its fallbacks
+--------------------------
+``V(x)`` is the trace's ``features`` column (image features recorded by the
+onboard model's vision encoder, or synthetic ones).  Most recorded traces have
+none.  Then stage 1 uses only what is known before onboard inference: the
+question's MiniLM embedding (if the trace has a ``question`` column) plus the
+image facts ``log(width), log(height), log(1 + bytes)``; without a question,
+the image facts alone (a constant for a benchmark of equal-sized images, so
+stage 1 then predicts the training mean).  Every base input is standardised
+with the training rows' mean and standard deviation (a constant column becomes
+0).  The fallback is reported by :attr:`FeatureSpec.fallback_notes`.
+
+Partial answers
+---------------
+From ``onboard_stage_answers`` (the cumulative partial answers a real backend
+recorded after each stage of ``N_t`` tokens) when the trace has them and was
+recorded with the same ``N_t``.  Otherwise they are *approximated* from the
+complete onboard answer: after ``k`` generated tokens the answer's first
+``floor(W * k / T)`` whitespace-separated words, where ``W`` is its word count
+and ``T`` its recorded ``onboard_output_tokens`` (the complete answer once
+``k >= T``).  Model tokens are not words, so the proportional rule keeps the
+partial answer consistent with the token counts the engine charges for.
+
+Target of Eq. 1
+---------------
+``s = Simi(y^s, y^g)``: the trace's ``answer_similarity`` column when present;
+otherwise, per task: classification, normalised label equality
+(:func:`~simulator.inference.metrics.normalize_label`); mcq, equality of the
+option letters; detection, IoU of the two boxes; vqa / yesno / anything else,
+exact match after VQA normalisation (yes/no by first word) when both answers
+are short (at most 3 words), else MiniLM semantic similarity.
+
+Training (:func:`train_confidence`)
+-----------------------------------
+Adam on Eq. 1 (:func:`eq1_loss`: the sum over stages of the MSE between g̃_i
+and s), mini-batches, early stopping on a held-out validation part of the
+training rows (patience in epochs), the best epoch's weights kept.  Defaults
+(:data:`TRAIN_DEFAULTS`): hidden width 64, dropout 0.1, learning rate 1e-3,
+weight decay 1e-4, batches of 32, at most 200 epochs, patience 10, 20 % of the
+rows for validation.  Seeded: the split, the initial weights, the batch order
+and dropout all derive from ``seed`` (torch's global generator is restored
+afterwards), so the same data and seed give bit-identical weights on the CPU
+(checked across processes too).  MiniLM embeddings are cached
+per text within the process and computed in groups of equal token length, so
+an embedding does not depend on which other texts were embedded with it.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import math
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from simulator.errors import InputError
+
+log = logging.getLogger(__name__)
+
+#: Width of the MiniLM sentence embedding e(A).
+EMBED_DIM = 384
+#: Image facts used when a trace has no ``features`` column.
+IMAGE_FACTS = ("log_width_px", "log_height_px", "log1p_bytes")
+VARIANTS = ("progressive", "g", "g-prime")
+#: Answers of at most this many words compare by normalised equality (Eq. 1 target).
+SHORT_ANSWER_WORDS = 3
+FORMAT_VERSION = 1
+#: Training settings of :func:`train_confidence` not set by the policies' parameters.
+TRAIN_DEFAULTS: dict[str, Any] = {"patience": 10, "val_fraction": 0.2, "lr": 1e-3,
+                                  "batch_size": 32, "dropout": 0.1, "weight_decay": 1e-4}
+
+NO_FEATURES_QUESTION = "no image features: stage 1 used question/image-size features"
+NO_FEATURES_SIZE = ("no image features: stage 1 used image-size features only "
+                    "(the trace has no question column)")
+
+
+# --------------------------------------------------------------------------- loss
+
+
+def eq1_loss(preds: Sequence[torch.Tensor], target: torch.Tensor) -> torch.Tensor:
+    """Eq. 1: ``sum_i MSE(g̃_i(x), s)`` (each MSE a mean over the batch).
+
+    ``preds`` holds one tensor per stage, each shaped like ``target``.
+
+    >>> t = torch.tensor([1.0, 0.0])
+    >>> float(eq1_loss([torch.tensor([0.5, 0.5]), torch.tensor([1.0, 0.0])], t))
+    0.25
+    """
+    if len(preds) == 0:
+        raise ValueError("eq1_loss needs at least one stage prediction")
+    total = None
+    for i, p in enumerate(preds):
+        if p.shape != target.shape:
+            raise ValueError(f"stage {i + 1} prediction has shape {tuple(p.shape)}; "
+                             f"target has {tuple(target.shape)}")
+        term = torch.mean((p - target) ** 2)
+        total = term if total is None else total + term
+    return total
+
+
+# --------------------------------------------------------------------------- network
+
+
+class ConfidenceNet(nn.Module):
+    """g̃: projections ``L_i`` into one shared MLP ``M`` with a sigmoid output.
+
+    >>> net = ConfidenceNet([16, 400], hidden=8)
+    >>> net(1, torch.zeros(5, 16)).shape, net(2, torch.zeros(3, 400)).shape
+    (torch.Size([5]), torch.Size([3]))
+    """
+
+    def __init__(self, input_dims: Sequence[int], hidden: int = 64, dropout: float = 0.1):
+        super().__init__()
+        dims = [int(d) for d in input_dims]
+        if not dims or any(d < 1 for d in dims):
+            raise ValueError(f"input_dims {input_dims!r}: expected one or more sizes >= 1")
+        if hidden < 1:
+            raise ValueError(f"hidden={hidden!r}: expected a whole number >= 1")
+        self.input_dims = dims
+        self.hidden = int(hidden)
+        self.dropout = float(dropout)
+        self.projections = nn.ModuleList(nn.Linear(d, self.hidden) for d in dims)
+        self.mlp = nn.Sequential(
+            nn.ReLU(), nn.Dropout(self.dropout),
+            nn.Linear(self.hidden, self.hidden), nn.ReLU(), nn.Dropout(self.dropout),
+            nn.Linear(self.hidden, 1),
+        )
+
+    @property
+    def stages(self) -> int:
+        return len(self.projections)
+
+    def forward(self, stage_index: int, x: torch.Tensor) -> torch.Tensor:
+        """Confidence ``g̃_i(x)`` in [0, 1], one per row; ``stage_index`` counts from 1."""
+        if not 1 <= stage_index <= self.stages:
+            raise ValueError(f"stage_index {stage_index}; this network has stages 1..{self.stages}")
+        return torch.sigmoid(self.mlp(self.projections[stage_index - 1](x))).squeeze(-1)
+
+
+# --------------------------------------------------------------------------- text embeddings
+
+_EMBED_CACHE: dict[str, np.ndarray] = {}
+
+
+def embed_texts(texts: Sequence[str]) -> np.ndarray:
+    """MiniLM sentence embeddings (n x 384, float32); ``""`` gives zeros.
+
+    Cached per text for the life of the process.  New texts are embedded in
+    groups of equal token length (no padding), so a text's embedding is the
+    same whatever else is embedded alongside it.
+    """
+    texts = ["" if t is None else str(t) for t in texts]
+    new = sorted({t for t in texts if t.strip() and t not in _EMBED_CACHE})
+    if new:
+        from simulator.inference.metrics import _sentence_model
+
+        model = _sentence_model()
+        limit = getattr(model, "max_seq_length", 256) or 256
+        ids = model.tokenizer(new, truncation=True, max_length=limit)["input_ids"]
+        groups: dict[int, list[str]] = {}
+        for text, tok in zip(new, ids):
+            groups.setdefault(len(tok), []).append(text)
+        for _, group in sorted(groups.items()):
+            emb = model.encode(group, batch_size=64, convert_to_numpy=True,
+                               normalize_embeddings=True, show_progress_bar=False)
+            for text, vec in zip(group, emb):
+                _EMBED_CACHE[text] = np.asarray(vec, dtype=np.float32)
+    out = np.zeros((len(texts), EMBED_DIM), dtype=np.float32)
+    for i, t in enumerate(texts):
+        if t.strip():
+            out[i] = _EMBED_CACHE[t]
+    return out
+
+
+# --------------------------------------------------------------------------- target
+
+
+def _box_iou(a: str, b: str) -> float:
+    from simulator.inference.metrics import score
+
+    try:
+        return float(score("detection", a, b))
+    except InputError:
+        return 0.0
+
+
+def similarity_target(df: pd.DataFrame) -> tuple[np.ndarray, str]:
+    """``Simi(y^s, y^g)`` per row (float in [0, 1]) and a word on where it came from."""
+    if "answer_similarity" in df.columns:
+        return df["answer_similarity"].to_numpy(float), "answer_similarity column"
+    from simulator.inference import metrics
+
+    on = [str(a) for a in df["onboard_answer"]]
+    gr = [str(a) for a in df["ground_answer"]]
+    tasks = [str(t).strip().lower() for t in df["task"]]
+    s = np.zeros(len(df))
+    semantic: list[int] = []
+    kinds: set[str] = set()
+    for i, (a, b, task) in enumerate(zip(on, gr, tasks)):
+        if task == "classification":
+            s[i] = float(metrics.normalize_label(a) == metrics.normalize_label(b))
+            kinds.add("label equality")
+        elif task == "mcq":
+            la, lb = metrics.choice_letter(a), metrics.choice_letter(b)
+            if la is None or lb is None:
+                la, lb = metrics.normalize_vqa_answer(a), metrics.normalize_vqa_answer(b)
+            s[i] = float(la == lb)
+            kinds.add("option-letter equality")
+        elif task == "detection":
+            s[i] = _box_iou(a, b)
+            kinds.add("box IoU")
+        elif len(a.split()) <= SHORT_ANSWER_WORDS and len(b.split()) <= SHORT_ANSWER_WORDS:
+            s[i] = metrics.exact_match(a, b)
+            kinds.add("normalised exact match")
+        else:
+            semantic.append(i)
+    if semantic:
+        s[semantic] = metrics.semantic_similarity_batch([on[i] for i in semantic],
+                                                        [gr[i] for i in semantic])
+        kinds.add("MiniLM semantic similarity")
+    return np.clip(s, 0.0, 1.0), "computed: " + ", ".join(sorted(kinds))
+
+
+# --------------------------------------------------------------------------- features
+
+
+def partial_answers(df: pd.DataFrame, generated_stages: int, stage_tokens: int,
+                    use_recorded: bool = True) -> list[str]:
+    """The partial onboard answer ``A_k`` after ``k = generated_stages`` stages of ``N_t`` tokens.
+
+    >>> df = pd.DataFrame({"onboard_answer": ["a b c d"], "onboard_output_tokens": [8]})
+    >>> partial_answers(df, 1, 2, use_recorded=False), partial_answers(df, 4, 2)
+    (['a'], ['a b c d'])
+    """
+    if generated_stages <= 0:
+        return [""] * len(df)
+    if use_recorded and "onboard_stage_answers" in df.columns:
+        out = []
+        for stages, full in zip(df["onboard_stage_answers"], df["onboard_answer"]):
+            stages = list(stages) if stages is not None else []
+            if not stages:
+                out.append(str(full))
+            else:
+                out.append(str(stages[min(generated_stages, len(stages)) - 1]))
+        return out
+    tokens = generated_stages * stage_tokens
+    out = []
+    for answer, total in zip(df["onboard_answer"], df["onboard_output_tokens"]):
+        answer = str(answer)
+        total = int(total)
+        if tokens >= total:
+            out.append(answer)
+            continue
+        words = answer.split()
+        keep = int(math.floor(len(words) * tokens / max(total, 1)))
+        out.append(" ".join(words[:keep]))
+    return out
+
+
+@dataclass
+class FeatureSpec:
+    """How the stage inputs are built from a trace table (fixed at training time)."""
+
+    variant: str
+    points: int
+    stage_tokens: int
+    base_kind: str  #: "features", "question+image-size" or "image-size"
+    feature_dim: int  #: length of the features column (0 without one)
+    answer_kind: str | None  #: "recorded-stage-answers", "truncated-final-answer", "final-answer"
+    recorded_stage_tokens: int | None = None
+    base_mean: list[float] = field(default_factory=list)
+    base_std: list[float] = field(default_factory=list)
+
+    @property
+    def base_dim(self) -> int:
+        if self.base_kind == "features":
+            return self.feature_dim
+        extra = EMBED_DIM if self.base_kind == "question+image-size" else 0
+        return extra + len(IMAGE_FACTS)
+
+    @property
+    def stages(self) -> int:
+        return self.points if self.variant == "progressive" else 1
+
+    def input_dims(self) -> list[int]:
+        if self.variant == "g":
+            return [self.base_dim]
+        if self.variant == "g-prime":
+            return [self.base_dim + EMBED_DIM]
+        return [self.base_dim] + [self.base_dim + EMBED_DIM] * (self.points - 1)
+
+    def fallback_notes(self) -> list[str]:
+        notes = []
+        if self.base_kind == "question+image-size":
+            notes.append(NO_FEATURES_QUESTION)
+        elif self.base_kind == "image-size":
+            notes.append(NO_FEATURES_SIZE)
+        if self.answer_kind == "truncated-final-answer":
+            notes.append("partial answers A_i approximated by the first words of the complete "
+                         "onboard answer, in proportion to the tokens generated (the trace has "
+                         "no onboard_stage_answers for this stage_tokens)")
+        return notes
+
+    # ------------------------------------------------------------------ building
+
+    @classmethod
+    def for_table(cls, df: pd.DataFrame, *, variant: str, points: int, stage_tokens: int,
+                  recorded_stage_tokens: int | None = None) -> FeatureSpec:
+        if "features" in df.columns and len(df):
+            base_kind = "features"
+            dim = len(np.asarray(df["features"].iloc[0], dtype=float))
+        else:
+            base_kind = "question+image-size" if "question" in df.columns else "image-size"
+            dim = 0
+        needs_answers = variant == "g-prime" or (variant == "progressive" and points > 1)
+        if not needs_answers:
+            answer_kind = None
+        elif variant == "g-prime":
+            answer_kind = "final-answer"
+        elif "onboard_stage_answers" in df.columns and (
+                recorded_stage_tokens is None or int(recorded_stage_tokens) == stage_tokens):
+            answer_kind = "recorded-stage-answers"
+        else:
+            answer_kind = "truncated-final-answer"
+        return cls(variant=variant, points=points, stage_tokens=stage_tokens,
+                   base_kind=base_kind, feature_dim=dim, answer_kind=answer_kind,
+                   recorded_stage_tokens=recorded_stage_tokens)
+
+    def check_table(self, df: pd.DataFrame) -> None:
+        """Raise :class:`InputError` when ``df`` lacks what this spec was trained on."""
+        if self.base_kind == "features":
+            if "features" not in df.columns:
+                raise InputError("the confidence network was trained on image features; "
+                                 "this trace has no features column")
+            dim = len(np.asarray(df["features"].iloc[0], dtype=float)) if len(df) else self.feature_dim
+            if dim != self.feature_dim:
+                raise InputError(f"the confidence network was trained on {self.feature_dim}-d "
+                                 f"features; this trace has {dim}-d ones")
+        elif self.base_kind == "question+image-size" and "question" not in df.columns:
+            raise InputError("the confidence network was trained with questions; "
+                             "this trace has no question column")
+
+    def raw_base(self, df: pd.DataFrame) -> np.ndarray:
+        """Unnormalised stage-1 inputs (n x base_dim, float64)."""
+        if self.base_kind == "features":
+            return np.stack([np.asarray(v, dtype=float) for v in df["features"]]) if len(df) \
+                else np.zeros((0, self.feature_dim))
+        facts = np.column_stack([
+            np.log(df["image_width_px"].to_numpy(float)),
+            np.log(df["image_height_px"].to_numpy(float)),
+            np.log1p(df["image_bytes"].to_numpy(float)),
+        ]) if len(df) else np.zeros((0, len(IMAGE_FACTS)))
+        if self.base_kind == "question+image-size":
+            q = embed_texts(df["question"].tolist()).astype(float)
+            return np.hstack([q, facts])
+        return facts
+
+    def fit(self, df: pd.DataFrame) -> None:
+        """Set the normalisation statistics from the training rows ``df``."""
+        raw = self.raw_base(df)
+        mean = raw.mean(axis=0)
+        std = raw.std(axis=0)
+        std = np.where(std > 1e-8, std, 1.0)
+        self.base_mean = [float(v) for v in mean]
+        self.base_std = [float(v) for v in std]
+
+    def base(self, df: pd.DataFrame) -> np.ndarray:
+        raw = self.raw_base(df)
+        return (raw - np.asarray(self.base_mean)) / np.asarray(self.base_std)
+
+    def answers(self, df: pd.DataFrame, generated_stages: int | None) -> list[str]:
+        """``A_k`` for ``k = generated_stages``; the complete answer for ``None``."""
+        if generated_stages is None:
+            return [str(a) for a in df["onboard_answer"]]
+        return partial_answers(df, generated_stages, self.stage_tokens,
+                               use_recorded=self.answer_kind == "recorded-stage-answers")
+
+    def stage_inputs(self, df: pd.DataFrame) -> list[np.ndarray]:
+        """One float32 array per network stage (see the module docstring)."""
+        self.check_table(df)
+        base = self.base(df)
+        if self.variant == "g":
+            parts = [base]
+        elif self.variant == "g-prime":
+            parts = [np.hstack([base, embed_texts(self.answers(df, None))])]
+        else:
+            parts = [base] + [np.hstack([base, embed_texts(self.answers(df, i - 1))])
+                              for i in range(2, self.points + 1)]
+        return [np.ascontiguousarray(p, dtype=np.float32) for p in parts]
+
+
+# --------------------------------------------------------------------------- training
+
+
+@dataclass
+class TrainedConfidence:
+    """A trained g̃ (or g, g′) with everything needed to apply it to a trace table."""
+
+    net: ConfidenceNet
+    spec: FeatureSpec
+    metrics: dict[str, Any]
+    meta: dict[str, Any]
+
+    @property
+    def variant(self) -> str:
+        return self.spec.variant
+
+    def predict(self, df: pd.DataFrame) -> list[np.ndarray]:
+        """Confidence per row, one array per network stage."""
+        inputs = self.spec.stage_inputs(df)
+        self.net.eval()
+        with torch.no_grad():
+            return [self.net(i + 1, torch.from_numpy(x)).numpy().astype(float)
+                    for i, x in enumerate(inputs)]
+
+    def summary(self) -> dict[str, Any]:
+        """What the run notes record about the training."""
+        m = self.metrics
+        return {k: m.get(k) for k in ("n_train", "n_val", "best_epoch", "epochs_run",
+                                      "best_val_loss", "constant_val_loss", "target",
+                                      "train_seconds")}
+
+    # ------------------------------------------------------------------ files
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write ``<path>.pt`` (state_dict) and ``<path>.json`` (metadata), each atomically."""
+        stem = _stem(path)
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "format_version": FORMAT_VERSION,
+            **self.meta,
+            "variant": self.spec.variant,
+            "points": self.spec.points,
+            "stage_tokens": self.spec.stage_tokens,
+            "feature_kinds": {"stage1": self.spec.base_kind, "answers": self.spec.answer_kind},
+            "spec": asdict(self.spec),
+            "net": {"input_dims": self.net.input_dims, "hidden": self.net.hidden,
+                    "dropout": self.net.dropout},
+            "metrics": self.metrics,
+            "torch_version": torch.__version__,
+        }
+        meta.setdefault("created_utc", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        pt, js = stem.with_name(stem.name + ".pt"), stem.with_name(stem.name + ".json")
+        _atomic_write(pt, lambda f: torch.save(self.net.state_dict(), f))
+        _atomic_write(js, lambda f: f.write(json.dumps(meta, indent=2, sort_keys=True).encode()))
+        return pt
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> TrainedConfidence:
+        """Read what :meth:`save` wrote (``path`` with or without ``.pt``)."""
+        stem = _stem(path)
+        pt, js = stem.with_name(stem.name + ".pt"), stem.with_name(stem.name + ".json")
+        for f in (pt, js):
+            if not f.is_file():
+                raise InputError(f"confidence checkpoint {f}: no such file; expected "
+                                 f"{pt.name} and {js.name} side by side")
+        try:
+            meta = json.loads(js.read_text(encoding="utf-8"))
+            spec = FeatureSpec(**meta["spec"])
+            arch = meta["net"]
+            net = ConfidenceNet(arch["input_dims"], hidden=arch["hidden"], dropout=arch["dropout"])
+            net.load_state_dict(torch.load(pt, map_location="cpu", weights_only=True))
+        except (KeyError, TypeError, ValueError, RuntimeError, json.JSONDecodeError) as exc:
+            raise InputError(f"confidence checkpoint {pt}: cannot read it "
+                             f"({type(exc).__name__}: {exc})") from None
+        net.eval()
+        metrics = meta.pop("metrics", {})
+        return cls(net=net, spec=spec, metrics=metrics, meta=meta)
+
+
+def _stem(path: str | os.PathLike) -> Path:
+    p = Path(path)
+    return p.with_suffix("") if p.suffix in (".pt", ".json") else p
+
+
+def _atomic_write(target: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _check_int(name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise InputError(f"{name}={value!r}; expected a whole number >= {low}")
+    return int(value)
+
+
+def train_confidence(
+    train_df: pd.DataFrame,
+    *,
+    points: int = 2,
+    stage_tokens: int = 16,
+    variant: str = "progressive",
+    seed: int = 0,
+    epochs: int = 200,
+    patience: int = TRAIN_DEFAULTS["patience"],
+    val_fraction: float = TRAIN_DEFAULTS["val_fraction"],
+    lr: float = TRAIN_DEFAULTS["lr"],
+    batch_size: int = TRAIN_DEFAULTS["batch_size"],
+    hidden: int = 64,
+    dropout: float = TRAIN_DEFAULTS["dropout"],
+    weight_decay: float = TRAIN_DEFAULTS["weight_decay"],
+    recorded_stage_tokens: int | None = None,
+    trace_name: str | None = None,
+) -> TrainedConfidence:
+    """Train g̃ (``variant="progressive"``), g or g′ on ``train_df`` by Eq. 1.
+
+    ``val_fraction`` of the rows (seeded, at least one when there are two or
+    more rows) is held out for early stopping: training stops after
+    ``patience`` epochs without a lower validation loss, and the best epoch's
+    weights are kept.  ``metrics`` records the per-epoch losses, the best epoch
+    and the validation loss of the constant predictor (the training mean of s)
+    for comparison.
+    """
+    if variant not in VARIANTS:
+        raise InputError(f"confidence variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+    points = _check_int("points", points, 1)
+    stage_tokens = _check_int("stage_tokens", stage_tokens, 1)
+    epochs = _check_int("epochs", epochs, 1)
+    patience = _check_int("patience", patience, 1)
+    batch_size = _check_int("batch_size", batch_size, 1)
+    hidden = _check_int("hidden", hidden, 1)
+    seed = _check_int("seed", seed, 0)
+    if not 0 <= float(val_fraction) < 1:
+        raise InputError(f"val_fraction={val_fraction!r}; expected a number in [0, 1)")
+    if not float(lr) > 0:
+        raise InputError(f"lr={lr!r}; expected a number > 0")
+    n = len(train_df)
+    if n < 2:
+        raise InputError(f"the confidence network needs at least 2 training samples; got {n}")
+    started = time.perf_counter()
+    df = train_df.reset_index(drop=True)
+    target, target_source = similarity_target(df)
+
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n)
+    n_val = int(round(float(val_fraction) * n))
+    if val_fraction > 0:
+        n_val = min(max(n_val, 1), n - 1)
+    val_idx, fit_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+
+    spec = FeatureSpec.for_table(df, variant=variant, points=points, stage_tokens=stage_tokens,
+                                 recorded_stage_tokens=recorded_stage_tokens)
+    spec.fit(df.iloc[fit_idx])
+    inputs = [torch.from_numpy(x) for x in spec.stage_inputs(df)]
+    y = torch.from_numpy(target.astype(np.float32))
+    x_fit = [x[fit_idx] for x in inputs]
+    x_val = [x[val_idx] for x in inputs]
+    y_fit, y_val = y[fit_idx], y[val_idx]
+    const = float(y_fit.mean())
+    constant_val = (float(eq1_loss([torch.full_like(y_val, const)] * spec.stages, y_val))
+                    if n_val else None)
+
+    train_losses: list[float] = []
+    val_losses: list[float] = []
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = ConfidenceNet(spec.input_dims(), hidden=hidden, dropout=dropout)
+        opt = torch.optim.Adam(net.parameters(), lr=float(lr), weight_decay=float(weight_decay))
+        best_loss, best_epoch, best_state, stale = math.inf, 0, copy.deepcopy(net.state_dict()), 0
+        m = len(fit_idx)
+        for epoch in range(1, epochs + 1):
+            net.train()
+            perm = torch.from_numpy(rng.permutation(m))
+            total = 0.0
+            for start in range(0, m, batch_size):
+                b = perm[start:start + batch_size]
+                preds = [net(i + 1, x[b]) for i, x in enumerate(x_fit)]
+                loss = eq1_loss(preds, y_fit[b])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * len(b)
+            train_losses.append(total / m)
+            if n_val:
+                net.eval()
+                with torch.no_grad():
+                    current = float(eq1_loss([net(i + 1, x) for i, x in enumerate(x_val)], y_val))
+                val_losses.append(current)
+            else:
+                current = train_losses[-1]
+            if current < best_loss:
+                best_loss, best_epoch, stale = current, epoch, 0
+                best_state = copy.deepcopy(net.state_dict())
+            else:
+                stale += 1
+                if stale >= patience:
+                    break
+        net.load_state_dict(best_state)
+        net.eval()
+    seconds = time.perf_counter() - started
+    metrics = {
+        "n_train": int(len(fit_idx)), "n_val": int(n_val), "n_rows": int(n),
+        "train_loss": train_losses, "val_loss": val_losses,
+        "best_epoch": int(best_epoch), "epochs_run": len(train_losses),
+        "best_val_loss": float(best_loss) if n_val else None,
+        "constant_val_loss": constant_val, "target": target_source,
+        "target_mean": float(target.mean()), "train_seconds": round(seconds, 3),
+        "hyper": {"seed": seed, "epochs": epochs, "patience": patience,
+                  "val_fraction": float(val_fraction), "lr": float(lr),
+                  "batch_size": batch_size, "hidden": hidden, "dropout": float(dropout),
+                  "weight_decay": float(weight_decay)},
+    }
+    meta = {"trace": trace_name, "n_train": int(n), "variant": variant, "points": points,
+            "stage_tokens": stage_tokens,
+            "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "torch_version": torch.__version__}
+    log.info("trained confidence network %s on %d rows in %.1f s: best epoch %d, val loss %s "
+             "(constant %s)", variant, n, seconds, best_epoch, metrics["best_val_loss"],
+             constant_val)
+    return TrainedConfidence(net=net, spec=spec, metrics=metrics, meta=meta)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def train_split(table: pd.DataFrame, fraction: float, seed: int) -> pd.DataFrame:
+    """The training rows the engine would hold out for ``workload.train_fraction``.
+
+    Same rule and random stream as the engine's split
+    (:func:`simulator.engine.world._split` with the ``split`` stream of the
+    scenario seed): sort the unique ``sample_id`` values, draw
+    ``round(fraction * n)`` of them without replacement.  With ``seed`` equal to
+    a scenario's seed and a workload replaying the whole trace, the rows are
+    exactly those the engine keeps out of that scenario's simulation.
+    """
+    from simulator.engine import world
+
+    if not 0 < float(fraction) < 1:
+        raise InputError(f"train fraction {fraction!r}; expected a number in (0, 1)")
+    rng = world._rngs(int(seed))["split"]
+    _, train = world._split(table.reset_index(drop=True), float(fraction), rng)
+    return train
+
+
+def default_checkpoint(trace_name: str, variant: str) -> Path:
+    from simulator.paths import project_root
+
+    return project_root() / "models" / "confidence" / f"{trace_name}-{variant}.pt"
+
+
+def train_command(trace: str, train_fraction: float = 0.05, seed: int = 1,
+                  out: Path | str | None = None, points: int = 2, stage_tokens: int = 16,
+                  variant: str = "progressive", **train_kwargs: Any) -> Path:
+    """``spaceverse train confidence``: train on a seeded split of ``trace``; return the ``.pt`` path.
+
+    ``out`` is a file path (``.pt`` added if missing), a folder (existing, or
+    written with a trailing ``/``; the file is ``<trace>-<variant>.pt`` inside
+    it) or ``None``
+    (``models/confidence/<trace>-<variant>.pt``).  The split is
+    :func:`train_split` (the engine's, for a scenario with this ``seed``).
+    """
+    from simulator.inference.traces import read_trace
+
+    t = read_trace(trace)
+    train = train_split(t.table, train_fraction, seed)
+    if len(train) < 2:
+        raise InputError(f"train fraction {train_fraction} of {len(t)} samples leaves "
+                         f"{len(train)} for training; expected at least 2")
+    trained = train_confidence(train, points=points, stage_tokens=stage_tokens, variant=variant,
+                               seed=seed, recorded_stage_tokens=t.meta.get("stage_tokens"),
+                               trace_name=t.name, **train_kwargs)
+    trained.meta["train_fraction"] = float(train_fraction)
+    trained.meta["split_seed"] = int(seed)
+    if out is None:
+        path = default_checkpoint(t.name, variant)
+    else:
+        path = Path(out)
+        if path.is_dir() or str(out).endswith(("/", os.sep)):
+            path = path / f"{t.name}-{variant}.pt"
+        elif path.suffix != ".pt":
+            path = path.with_name(path.name + ".pt")
+    return trained.save(path)
+
+
+def content_digest(df: pd.DataFrame) -> str:
+    """A hash of the columns the confidence network reads (for cache keys)."""
+    h = hashlib.sha256()
+    cols = [c for c in ("sample_id", "task", "image_width_px", "image_height_px", "image_bytes",
+                        "onboard_answer", "ground_answer", "onboard_output_tokens",
+                        "answer_similarity", "question") if c in df.columns]
+    h.update(json.dumps(cols).encode())
+    for c in cols:
+        h.update(json.dumps([str(v) for v in df[c].tolist()]).encode())
+    for name in ("features", "onboard_stage_answers"):
+        if name in df.columns:
+            for v in df[name]:
+                if name == "features":
+                    h.update(np.asarray(v, dtype=np.float32).tobytes())
+                else:
+                    h.update(json.dumps([str(x) for x in v]).encode())
+    return h.hexdigest()

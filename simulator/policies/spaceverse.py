@@ -1,0 +1,288 @@
+"""SpaceVerse allocation: the progressive confidence network g̃ and its ablations g, g′.
+
+Registered here (into :data:`simulator.policies.allocation.REGISTRY` on import):
+
+``spaceverse``  (paper §3.1.3, Algorithm 1)
+    At decision point 1 (right after vision encoding) g̃_1 scores every
+    sample; those with g̃_1 < τ_1 are offloaded there (stage 1: onboard work is
+    the vision encoding only).  The rest continue; at point i > 1 (after
+    ``(i-1) * N_t`` generated tokens) g̃_i scores them with the partial answer
+    ``A_{i-1}`` and those below τ_i are offloaded at stage i.  Survivors of
+    the last point finish onboard (stage I + 1).
+``spaceverse-g``  (ablation g, Fig. 11)
+    One decision at point 1 from the stage-1 inputs only (image features, or
+    their fallback); threshold ``threshold`` or τ_1.  Offloaded samples stop at
+    stage 1, the rest finish onboard.
+``spaceverse-g-prime``  (ablation g′, Fig. 11)
+    One decision after complete onboard inference from ``Concat(V(x),
+    e(y^s))``; threshold ``threshold`` or τ_I.  Every sample has stage I + 1:
+    an offloaded g′ sample has paid the full onboard time before its image is
+    sent.
+
+Parameters (``policy.params``): ``tau`` (one threshold per decision point,
+``stages`` of them; default the paper's (0.5, 0.4) for I = 2), ``checkpoint``
+(a network saved by :func:`~simulator.policies.confidence.train_command`; a
+relative path is looked up in the working directory, then under the project
+root; without one the network is trained on the run's training split,
+``workload.train_fraction``), ``epochs`` (at most; early stopping),
+``hidden``, ``seed``; g and g′ also take ``threshold``.  Trained networks are
+cached in the run's policy cache folder, keyed by a hash of the training rows
+(their sample ids and content), the trace name, the variant, the layout and
+these parameters, so repeated runs reuse them.
+
+The network and its inputs are described in :mod:`simulator.policies.confidence`
+(imported lazily: registering these policies does not load torch).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simulator.errors import InputError
+from simulator.policies.allocation import (
+    REGISTRY,
+    AllocationPolicy,
+    Plan,
+    PolicyContext,
+)
+
+log = logging.getLogger(__name__)
+
+#: The paper's thresholds for I = 2 (§4.1.4).
+PAPER_TAU = (0.5, 0.4)
+DEFAULT_EPOCHS = 200
+DEFAULT_HIDDEN = 64
+DEFAULT_SEED = 0
+CACHE_VERSION = 1
+
+
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+            or not math.isfinite(float(value)):
+        raise InputError(f"policy.params.{name}={value!r}; expected a number")
+    return float(value)
+
+
+def _whole(name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise InputError(f"policy.params.{name}={value!r}; expected a whole number >= {low}")
+    return int(value)
+
+
+def _checkpoint_path(text: str | Path) -> Path:
+    """A checkpoint path as given, or, if relative and absent, under the project root."""
+    from simulator.paths import project_root
+
+    path = Path(text).expanduser()
+    stem = path.with_suffix("") if path.suffix in (".pt", ".json") else path
+    if path.is_absolute() or stem.with_name(stem.name + ".pt").is_file():
+        return path
+    alt = project_root() / path
+    alt_stem = alt.with_suffix("") if alt.suffix in (".pt", ".json") else alt
+    return alt if alt_stem.with_name(alt_stem.name + ".pt").is_file() else path
+
+
+class _ConfidencePolicy(AllocationPolicy):
+    """Shared parts: parameters, training or loading the network, notes."""
+
+    variant = "progressive"
+    accepts: tuple[str, ...] = ("tau", "checkpoint", "epochs", "hidden", "seed")
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        tau = self.params.get("tau")
+        if tau is None:
+            self.tau = None
+        else:
+            if isinstance(tau, (str, bytes)) or not hasattr(tau, "__len__") or len(tau) == 0:
+                raise InputError(f"policy.params.tau={tau!r}; expected a list of thresholds "
+                                 f"in [0, 1], one per decision point")
+            self.tau = [_number("tau", t) for t in tau]
+            bad = [t for t in self.tau if not 0 <= t <= 1]
+            if bad:
+                raise InputError(f"policy.params.tau={tau!r}: {bad[0]} is outside [0, 1]")
+        self.epochs = _whole("epochs", self.params.get("epochs", DEFAULT_EPOCHS), 1)
+        self.hidden = _whole("hidden", self.params.get("hidden", DEFAULT_HIDDEN), 1)
+        self.seed = _whole("seed", self.params.get("seed", DEFAULT_SEED), 0)
+        ckpt = self.params.get("checkpoint")
+        if ckpt is not None and not isinstance(ckpt, (str, Path)):
+            raise InputError(f"policy.params.checkpoint={ckpt!r}; expected a file path")
+        self.checkpoint = ckpt
+        self._stages_hint = params.get("stages")
+
+    # ------------------------------------------------------------------ network
+
+    def _thresholds(self, points: int) -> list[float]:
+        return list(self.tau) if self.tau is not None else (
+            list(PAPER_TAU) if points == len(PAPER_TAU) else None)
+
+    def network(self, ctx: PolicyContext):
+        """The trained network and notes on where it came from."""
+        from simulator.policies import confidence as conf
+
+        recorded = ctx.trace_meta.get("stage_tokens") if ctx.trace_meta else None
+        trace_name = (ctx.trace_meta or {}).get("name")
+        if self.checkpoint is not None:
+            trained = conf.TrainedConfidence.load(_checkpoint_path(self.checkpoint))
+            self._check_checkpoint(trained, ctx)
+            return trained, {"source": "checkpoint", "checkpoint": str(self.checkpoint)}
+        if ctx.train is None or len(ctx.train) == 0:
+            raise InputError(f"{self.name} needs workload.train_fraction > 0 or "
+                             f"policy.params.checkpoint")
+        hyper = {"epochs": self.epochs, "hidden": self.hidden, "seed": self.seed,
+                 **conf.TRAIN_DEFAULTS, "format": conf.FORMAT_VERSION}
+        key = self._cache_key(ctx, trace_name, recorded, hyper, conf.content_digest(ctx.train))
+        cached = Path(ctx.cache_dir) / f"confidence-{self.variant}-{key[:20]}" \
+            if ctx.cache_dir is not None else None
+        if cached is not None and cached.with_name(cached.name + ".pt").is_file():
+            try:
+                trained = conf.TrainedConfidence.load(cached)
+                log.info("%s: reusing the confidence network cached at %s", self.name, cached)
+                return trained, {"source": "cache", "cache_key": key[:20]}
+            except InputError as exc:  # a damaged cache entry: train again
+                log.warning("%s: ignoring cache entry %s (%s)", self.name, cached, exc)
+        trained = conf.train_confidence(
+            ctx.train, points=ctx.points, stage_tokens=ctx.stage_tokens, variant=self.variant,
+            seed=self.seed, epochs=self.epochs, hidden=self.hidden,
+            recorded_stage_tokens=recorded, trace_name=trace_name)
+        if cached is not None:
+            try:
+                trained.save(cached)
+            except OSError as exc:
+                log.warning("%s: could not cache the confidence network (%s)", self.name, exc)
+        return trained, {"source": "trained", "cache_key": key[:20]}
+
+    def _cache_key(self, ctx, trace_name, recorded, hyper, digest) -> str:
+        ids = sorted(str(s) for s in ctx.train["sample_id"])
+        payload = {"version": CACHE_VERSION, "trace": trace_name, "variant": self.variant,
+                   "points": ctx.points, "stage_tokens": ctx.stage_tokens,
+                   "recorded_stage_tokens": recorded, "hyper": hyper, "ids": ids,
+                   "content": digest}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+    def _check_checkpoint(self, trained, ctx: PolicyContext) -> None:
+        spec = trained.spec
+        if spec.variant != self.variant:
+            raise InputError(f"policy.params.checkpoint {self.checkpoint}: a {spec.variant!r} "
+                             f"network; policy {self.name} needs a {self.variant!r} one")
+        if self.variant == "progressive" and spec.points != ctx.points:
+            raise InputError(f"policy.params.checkpoint {self.checkpoint}: trained for "
+                             f"{spec.points} decision points; the scenario has {ctx.points} "
+                             f"(policy.params.stages)")
+        if spec.answer_kind is not None and spec.answer_kind != "final-answer" \
+                and spec.stage_tokens != ctx.stage_tokens:
+            raise InputError(f"policy.params.checkpoint {self.checkpoint}: trained with "
+                             f"stage_tokens {spec.stage_tokens}; the scenario uses "
+                             f"{ctx.stage_tokens} (policy.params.stage_tokens)")
+        spec.check_table(ctx.samples)
+
+    def _notes(self, ctx, trained, origin, thresholds, stage, offload) -> dict:
+        n = len(stage)
+        by_stage = {ctx.stage_name(k): (float(np.mean(offload & (stage == k))) if n else 0.0)
+                    for k in range(1, ctx.final_stage + 1)}
+        spec = trained.spec
+        return {
+            "variant": self.variant,
+            "thresholds": [float(t) for t in thresholds],
+            "offload_fraction": float(np.mean(offload)) if n else 0.0,
+            "offload_fraction_by_stage": by_stage,
+            "training": {**trained.summary(), **origin},
+            "features": {"stage1": spec.base_kind, "answers": spec.answer_kind},
+            "feature_fallbacks": spec.fallback_notes(),
+        }
+
+
+class SpaceVersePolicy(_ConfidencePolicy):
+    """The progressive confidence network g̃ (see the module docstring)."""
+
+    name = "spaceverse"
+    variant = "progressive"
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        stages = self._stages_hint
+        if self.tau is not None and stages is not None and not isinstance(stages, bool) \
+                and isinstance(stages, (int, np.integer)) and len(self.tau) != int(stages):
+            raise InputError(f"policy.params.tau has {len(self.tau)} thresholds; "
+                             f"expected one per decision point (stages = {stages})")
+
+    def plan(self, ctx: PolicyContext) -> Plan:
+        thresholds = self._thresholds(ctx.points)
+        if thresholds is None:
+            raise InputError(f"policy.params.tau: no default for {ctx.points} decision points "
+                             f"(the paper's is {list(PAPER_TAU)} for stages = 2); give "
+                             f"{ctx.points} thresholds")
+        if len(thresholds) != ctx.points:
+            raise InputError(f"policy.params.tau has {len(thresholds)} thresholds; expected one "
+                             f"per decision point (stages = {ctx.points})")
+        trained, origin = self.network(ctx)
+        n = len(ctx.samples)
+        offload = np.zeros(n, dtype=bool)
+        stage = np.full(n, ctx.final_stage, dtype=int)
+        if n:
+            preds = trained.predict(ctx.samples)
+            undecided = np.ones(n, dtype=bool)
+            for i, (p, tau) in enumerate(zip(preds, thresholds), start=1):
+                low = undecided & (p < tau)
+                offload[low] = True
+                stage[low] = i
+                undecided &= ~low
+        return Plan(offload, stage, notes=self._notes(ctx, trained, origin, thresholds,
+                                                      stage, offload))
+
+
+class SpaceVerseG(_ConfidencePolicy):
+    """Ablation g: one decision at point 1 from the stage-1 inputs only."""
+
+    name = "spaceverse-g"
+    variant = "g"
+    accepts = _ConfidencePolicy.accepts + ("threshold",)
+
+    def _threshold(self, points: int) -> float:
+        if "threshold" in self.params:
+            t = _number("threshold", self.params["threshold"])
+            if not 0 <= t <= 1:
+                raise InputError(f"policy.params.threshold={t}: expected a number in [0, 1]")
+            return t
+        return (self.tau or list(PAPER_TAU))[0]
+
+    def plan(self, ctx: PolicyContext) -> Plan:
+        thr = self._threshold(ctx.points)
+        trained, origin = self.network(ctx)
+        n = len(ctx.samples)
+        offload = (trained.predict(ctx.samples)[0] < thr) if n else np.zeros(0, dtype=bool)
+        stage = np.where(offload, 1, ctx.final_stage).astype(int)
+        return Plan(offload, stage, notes=self._notes(ctx, trained, origin, [thr], stage, offload))
+
+
+class SpaceVerseGPrime(SpaceVerseG):
+    """Ablation g′: one decision after the complete onboard answer (stage I + 1)."""
+
+    name = "spaceverse-g-prime"
+    variant = "g-prime"
+
+    def _threshold(self, points: int) -> float:
+        if "threshold" in self.params:
+            return super()._threshold(points)
+        return (self.tau or list(PAPER_TAU))[-1]
+
+    def plan(self, ctx: PolicyContext) -> Plan:
+        thr = self._threshold(ctx.points)
+        trained, origin = self.network(ctx)
+        n = len(ctx.samples)
+        offload = (trained.predict(ctx.samples)[0] < thr) if n else np.zeros(0, dtype=bool)
+        stage = np.full(n, ctx.final_stage, dtype=int)
+        notes = self._notes(ctx, trained, origin, [thr], stage, offload)
+        notes["offloaded_after_full_onboard_inference"] = True
+        return Plan(offload, stage, notes=notes)
+
+
+for _cls in (SpaceVersePolicy, SpaceVerseG, SpaceVerseGPrime):
+    REGISTRY[_cls.name] = _cls
