@@ -174,3 +174,4 @@ def get_policy(name: str, params: dict | None = None) -> AllocationPolicy:
 
 # Policies defined in other modules register themselves on import.
 from . import baselines  # noqa: E402,F401  (tabi, ai-rg)
+from . import spaceverse as _spaceverse  # noqa: E402,F401  (spaceverse, spaceverse-g, spaceverse-g-prime)
