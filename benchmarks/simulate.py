@@ -58,7 +58,8 @@ def main() -> None:
 
     scenario = load_scenario(ROOT / "scenarios" / "default.yaml", [
         f"workload.synthetic.samples={args.samples}", f"policy.allocation={args.policy}",
-        "policy.params={}", "policy.compression.params={}"])
+        "policy.params={}", "policy.compression.method=none", "policy.compression.params={}",
+        "workload.train_fraction=0"])
     begin = time.perf_counter()
     world = build_world(scenario)
     built = time.perf_counter() - begin

@@ -69,9 +69,10 @@ def test_default_scenario_is_the_paper_setting():
     assert (gs.kind, gs.name, gs.min_elevation_deg) == ("catalog", "Shanghai", 25)
     assert (s.link.model, s.link.rate_mbps, s.link.availability) == ("constant", 110.67,
                                                                       "orbital")
-    assert s.policy.allocation == "ground-only"
+    assert s.policy.allocation == "spaceverse"
+    assert s.workload.train_fraction == 0.05
     assert s.policy.params == {"stages": 2, "tau": [0.5, 0.4]}
-    assert s.policy.compression.method == "none"
+    assert s.policy.compression.method == "multi-scale"
     assert s.policy.compression.params == {"alpha": 0.35, "beta": 0.55, "regions": 100}
     assert (s.workload.trace, s.workload.synthetic.task, s.workload.synthetic.samples) == \
         ("synthetic", "vqa", 1000)

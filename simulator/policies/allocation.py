@@ -116,8 +116,18 @@ class AllocationPolicy:
         self.params = {k: v for k, v in params.items() if k in self.accepts}
         unused = sorted(set(params) - set(self.accepts) - set(LAYOUT_PARAMS))
         if unused:
-            logger.warning("policy.params: %s not used by policy %r",
-                           ", ".join(unused), self.name)
+            # A parameter of another policy (a scenario may carry SpaceVerse's tau while a
+            # baseline runs) is noted; one that no policy knows is likely a typo: warn.
+            known = {p for cls in REGISTRY.values() for p in getattr(cls, "accepts", ())}
+            others = [p for p in unused if p in known]
+            unknown = [p for p in unused if p not in known]
+            if others:
+                logger.info("policy.params: %s not used by policy %r", ", ".join(others),
+                            self.name)
+            if unknown:
+                logger.warning("policy.params: %s not used by policy %r (no policy uses %s)",
+                               ", ".join(unknown), self.name,
+                               "it" if len(unknown) == 1 else "them")
 
     def plan(self, ctx: PolicyContext) -> Plan:  # pragma: no cover - interface
         raise NotImplementedError
