@@ -320,6 +320,42 @@ def schema(out):
 
 
 @cli.group()
+def train():
+    """Train learning policies (the progressive confidence network)."""
+
+
+@train.command("confidence")
+@click.option("--trace", required=True, help="Trace name or .parquet path.")
+@click.option("--train-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.05, show_default=True, help="Share of the trace rows to train on (§3.1).")
+@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Seed of the split and the network (a scenario with this seed holds out "
+                   "the same rows).")
+@click.option("--variant", type=click.Choice(["progressive", "g", "g-prime"]),
+              default="progressive", show_default=True,
+              help="g~ (progressive), or the ablations g (image features) and g' (full answer).")
+@click.option("--stages", type=click.IntRange(min=1), default=2, show_default=True, help="I.")
+@click.option("--stage-tokens", type=click.IntRange(min=1), default=16, show_default=True,
+              help="N_t.")
+@click.option("--out", type=click.Path(), help="Checkpoint path or folder "
+                                               "(default: models/confidence/<trace>-<variant>.pt).")
+def train_confidence(trace, train_fraction, seed, variant, stages, stage_tokens, out):
+    """Train g~ with the loss of Eq. 1; write the checkpoint and its metadata."""
+    import json
+
+    from .policies.confidence import train_command
+
+    path = train_command(trace, train_fraction, seed, out, points=stages,
+                         stage_tokens=stage_tokens, variant=variant)
+    meta_path = Path(path).with_suffix(".json")
+    if meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        best = meta.get("best_val_loss", meta.get("metrics", {}).get("best_val_loss"))
+        click.echo(f"trained on {meta.get('n_train', '?')} rows; best validation loss {best}")
+    click.echo(f"wrote {path}")
+
+
+@cli.group()
 def traces():
     """Inference traces: list, convert recorded predictions, record, synthesise."""
 

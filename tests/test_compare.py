@@ -58,3 +58,13 @@ def test_cli_compare_prints_the_table(tmp_path, capsys):
     assert "SYNTHETIC" in out and "Pareto" in out
     table = pd.read_csv(csv)
     assert table.policy.tolist() == ["satellite-only", "ground-only", "spaceverse"]
+
+
+def test_cli_train_confidence(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "confidence", "--trace", "vqav2-qwen2vl-2b-vs-7b", "--out",
+              str(tmp_path) + "/"])
+    assert exc.value.code == 0
+    assert "best validation loss" in capsys.readouterr().out
+    assert (tmp_path / "vqav2-qwen2vl-2b-vs-7b-progressive.pt").stat().st_size > 0
+    assert (tmp_path / "vqav2-qwen2vl-2b-vs-7b-progressive.json").exists()
