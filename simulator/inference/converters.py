@@ -343,6 +343,24 @@ def summarise(table: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def _add_sample(rows: dict[str, list], *, sample_id: str, task: str, prompt_tokens: int,
+                onboard: str, ground: str, onboard_score: float, ground_score: float,
+                **columns) -> None:
+    """Append one sample answered by both models to the column lists ``rows``.
+
+    Output token counts are estimated from the two answers; ``columns`` are the
+    other columns of the row (question, reference, similarity, ids, ...), in order.
+    """
+    fields = {"sample_id": sample_id, "task": task, **{k: columns.pop(k) for k in
+              ("image_width_px", "image_height_px", "image_bytes") if k in columns},
+              "prompt_tokens": prompt_tokens, "onboard_answer": onboard, "ground_answer": ground,
+              "onboard_score": onboard_score, "ground_score": ground_score,
+              "onboard_output_tokens": output_tokens(onboard),
+              "ground_output_tokens": output_tokens(ground), **columns}
+    for key, value in fields.items():
+        rows[key].append(value)
+
+
 def _table(rows: dict[str, list], spec: ImageSpec | None = None) -> pd.DataFrame:
     """A trace table with the schema's dtypes; image columns from ``spec`` unless given."""
     n = len(rows["sample_id"])
@@ -434,20 +452,13 @@ def _scene_pair(dataset: str, input_dir: Path) -> Trace:
     for qid in ids:
         ref = onboard[qid]["ground_truth"]
         a_on, a_2, a_gr = (str(t[qid]["answer"]) for t in (onboard, second, ground))
-        rows["sample_id"].append(qid)
-        rows["task"].append("classification")
-        rows["prompt_tokens"].append(n_prompt)
-        rows["onboard_answer"].append(a_on)
-        rows["ground_answer"].append(a_gr)
-        rows["onboard_score"].append(metrics.benchmark_label_match(a_on, ref))
-        rows["ground_score"].append(metrics.benchmark_label_match(a_gr, ref))
-        rows["onboard_output_tokens"].append(output_tokens(a_on))
-        rows["ground_output_tokens"].append(output_tokens(a_gr))
-        rows["reference_answer"].append(str(ref))
-        rows["onboard_confidence"].append(_agree(a_on, a_2, "label"))
-        rows["answer_similarity"].append(_agree(a_on, a_gr, "label"))
-        rows["image_id"].append(str(onboard[qid].get("image_id", qid)))
-        rows["second_opinion_answer"].append(a_2)
+        _add_sample(rows, sample_id=qid, task="classification", prompt_tokens=n_prompt,
+                    onboard=a_on, ground=a_gr,
+                    onboard_score=metrics.benchmark_label_match(a_on, ref),
+                    ground_score=metrics.benchmark_label_match(a_gr, ref),
+                    reference_answer=str(ref), onboard_confidence=_agree(a_on, a_2, "label"),
+                    answer_similarity=_agree(a_on, a_gr, "label"),
+                    image_id=str(onboard[qid].get("image_id", qid)), second_opinion_answer=a_2)
     table = _table(rows, spec)
     lenient = {who: float(np.mean([metrics.classification_score(a, r) for a, r in
                                    zip(table[f"{who}_answer"], table["reference_answer"])]))
@@ -550,21 +561,14 @@ def convert_vqav2(input_dir: Path) -> Trace:
         counts = Counter(metrics.normalize_vqa_answer(h) for h in humans)
         top = max(counts.values())
         reference = next(h for h in humans if counts[metrics.normalize_vqa_answer(h)] == top)
-        rows["sample_id"].append(str(qid))
-        rows["task"].append("vqa")
-        rows["prompt_tokens"].append(prompt_tokens(row["question"], "qwen2"))
-        rows["onboard_answer"].append(a_on)
-        rows["ground_answer"].append(a_gr)
-        rows["onboard_score"].append(metrics.vqa_accuracy(a_on, humans))
-        rows["ground_score"].append(metrics.vqa_accuracy(a_gr, humans))
-        rows["onboard_output_tokens"].append(output_tokens(a_on))
-        rows["ground_output_tokens"].append(output_tokens(a_gr))
-        rows["question"].append(str(row["question"]))
-        rows["reference_answer"].append(reference)
-        rows["answer_similarity"].append(_agree(a_on, a_gr, "vqa"))
-        rows["image_id"].append(f"COCO_val2014_{qid // 1000:012d}.jpg")
-        rows["category"].append(str(row.get("answer_type", "")))
-        rows["human_answers"].append(humans)
+        _add_sample(rows, sample_id=str(qid), task="vqa",
+                    prompt_tokens=prompt_tokens(row["question"], "qwen2"), onboard=a_on,
+                    ground=a_gr, onboard_score=metrics.vqa_accuracy(a_on, humans),
+                    ground_score=metrics.vqa_accuracy(a_gr, humans),
+                    question=str(row["question"]), reference_answer=reference,
+                    answer_similarity=_agree(a_on, a_gr, "vqa"),
+                    image_id=f"COCO_val2014_{qid // 1000:012d}.jpg",
+                    category=str(row.get("answer_type", "")), human_answers=humans)
     table = _table(rows, spec)
     eq1 = {who: float((table[f"{who}_score"] >= 1.0).mean()) for who in ("onboard", "ground")}
     light = _light_vqa_rule(table)
@@ -728,21 +732,13 @@ def convert_rsvqa_lr(input_dir: Path) -> Trace:
         ref = str(g["ground_truth"])
         a_on, a_gr = str(e["answer"]), str(g["answer"])
         prompt = _earthdial_prompt(str(e["question"]))
-        rows["sample_id"].append(f"rsvqa-lr-{g['question_id']}")
-        rows["task"].append("vqa")
-        rows["prompt_tokens"].append(prompt_tokens(prompt, "qwen2"))
-        rows["onboard_answer"].append(a_on)
-        rows["ground_answer"].append(a_gr)
-        rows["onboard_score"].append(metrics.exact_match(a_on, ref))
-        rows["ground_score"].append(metrics.exact_match(a_gr, ref))
-        rows["onboard_output_tokens"].append(output_tokens(a_on))
-        rows["ground_output_tokens"].append(output_tokens(a_gr))
-        rows["question"].append(_SINGLE_WORD_RE.sub("", prompt))
-        rows["reference_answer"].append(ref)
-        rows["answer_similarity"].append(_agree(a_on, a_gr, "vqa"))
-        rows["image_id"].append(str(g["image"]))
-        rows["category"].append(str(g["category"]))
-        rows["join_certain"].append(bool(certain[i]))
+        _add_sample(rows, sample_id=f"rsvqa-lr-{g['question_id']}", task="vqa",
+                    prompt_tokens=prompt_tokens(prompt, "qwen2"), onboard=a_on, ground=a_gr,
+                    onboard_score=metrics.exact_match(a_on, ref),
+                    ground_score=metrics.exact_match(a_gr, ref),
+                    question=_SINGLE_WORD_RE.sub("", prompt), reference_answer=ref,
+                    answer_similarity=_agree(a_on, a_gr, "vqa"), image_id=str(g["image"]),
+                    category=str(g["category"]), join_certain=bool(certain[i]))
     table = _table(rows, spec)
     same_place = float(np.mean([pairing[i] == i for i in range(len(pairing))]))
     meta = {
@@ -874,23 +870,12 @@ def convert_choice(input_dir: Path, images_dir: Path | None = None) -> Trace:
         label = json.dumps(r["label"]) if is_box else str(r["label"])
         answer = str(r["response"])
         correct = 1.0 if r["result"] is True else 0.0
-        rows["sample_id"].append(str(r["id"]))
-        rows["task"].append("detection" if is_box else "mcq")
-        rows["image_width_px"].append(width)
-        rows["image_height_px"].append(height)
-        rows["image_bytes"].append(nbytes)
-        rows["prompt_tokens"].append(prompt_tokens(query, "qwen2"))
-        rows["onboard_answer"].append(answer)
-        rows["ground_answer"].append(answer)
-        rows["onboard_score"].append(correct)
-        rows["ground_score"].append(correct)
-        rows["onboard_output_tokens"].append(output_tokens(answer))
-        rows["ground_output_tokens"].append(output_tokens(answer))
-        rows["question"].append(question)
-        rows["reference_answer"].append(label)
-        rows["image_id"].append(image_path)
-        rows["category"].append(image_path.rsplit("/images/", 1)[0])
-        rows["image_size_basis"].append(basis)
+        _add_sample(rows, sample_id=str(r["id"]), task="detection" if is_box else "mcq",
+                    image_width_px=width, image_height_px=height, image_bytes=nbytes,
+                    prompt_tokens=prompt_tokens(query, "qwen2"), onboard=answer, ground=answer,
+                    onboard_score=correct, ground_score=correct, question=question,
+                    reference_answer=label, image_id=image_path,
+                    category=image_path.rsplit("/images/", 1)[0], image_size_basis=basis)
     table = _table(rows)
     mcq = table["task"] == "mcq"
     letter = np.array([metrics.mcq_score(a, b) for a, b in
@@ -1000,20 +985,12 @@ def convert_pope(input_dir: Path) -> Trace:
             raise InputError(f"{name}: no POPE label for question_id {qid!r} {key}")
         ref = labels[key]
         a_on, a_gr = str(small[qid]["text"]), str(large[qid]["text"])
-        rows["sample_id"].append(f"pope-{qid}")
-        rows["task"].append("vqa")
-        rows["prompt_tokens"].append(prompt_tokens(q["text"], "llava_v1"))
-        rows["onboard_answer"].append(a_on)
-        rows["ground_answer"].append(a_gr)
-        rows["onboard_score"].append(metrics.exact_match(a_on, ref))
-        rows["ground_score"].append(metrics.exact_match(a_gr, ref))
-        rows["onboard_output_tokens"].append(output_tokens(a_on))
-        rows["ground_output_tokens"].append(output_tokens(a_gr))
-        rows["question"].append(_first_line(q["text"]))
-        rows["reference_answer"].append(ref)
-        rows["answer_similarity"].append(_agree(a_on, a_gr, "yesno"))
-        rows["image_id"].append(str(q["image"]))
-        rows["category"].append(str(q["category"]))
+        _add_sample(rows, sample_id=f"pope-{qid}", task="vqa",
+                    prompt_tokens=prompt_tokens(q["text"], "llava_v1"), onboard=a_on,
+                    ground=a_gr, onboard_score=metrics.exact_match(a_on, ref),
+                    ground_score=metrics.exact_match(a_gr, ref), question=_first_line(q["text"]),
+                    reference_answer=ref, answer_similarity=_agree(a_on, a_gr, "yesno"),
+                    image_id=str(q["image"]), category=str(q["category"]))
     if not rows:
         raise InputError(f"{name}: the 7B and 13B answer files share no question_id")
     table = _table(rows, spec)
@@ -1111,20 +1088,13 @@ def convert_mme(input_dir: Path) -> Trace:
         seen[(category, image)] += 1
         a_on, a_gr = str(small[k]["text"]), str(large[k]["text"])
         ref = truth[k]
-        rows["sample_id"].append(f"mme-{category}/{image}#{seen[(category, image)]}")
-        rows["task"].append("vqa")
-        rows["prompt_tokens"].append(prompt_tokens(str(large[k].get("prompt", question)), "llava_v1"))
-        rows["onboard_answer"].append(a_on)
-        rows["ground_answer"].append(a_gr)
-        rows["onboard_score"].append(metrics.exact_match(a_on, ref))
-        rows["ground_score"].append(metrics.exact_match(a_gr, ref))
-        rows["onboard_output_tokens"].append(output_tokens(a_on))
-        rows["ground_output_tokens"].append(output_tokens(a_gr))
-        rows["question"].append(question)
-        rows["reference_answer"].append(ref)
-        rows["answer_similarity"].append(_agree(a_on, a_gr, "yesno"))
-        rows["image_id"].append(f"{category}/{image}")
-        rows["category"].append(category)
+        _add_sample(rows, sample_id=f"mme-{category}/{image}#{seen[(category, image)]}",
+                    task="vqa",
+                    prompt_tokens=prompt_tokens(str(large[k].get("prompt", question)), "llava_v1"),
+                    onboard=a_on, ground=a_gr, onboard_score=metrics.exact_match(a_on, ref),
+                    ground_score=metrics.exact_match(a_gr, ref), question=question,
+                    reference_answer=ref, answer_similarity=_agree(a_on, a_gr, "yesno"),
+                    image_id=f"{category}/{image}", category=category)
     table = _table(rows, spec)
     dropped = {"7b_only_or_unlabelled": len(small) - len(keys), "13b_only_or_unlabelled": len(large) - len(keys)}
     meta = {
