@@ -318,8 +318,8 @@ def test_get_compression_mistakes(method, params, message):
         get_compression(method, params)
 
 
-def test_parameters_of_other_methods_only_warn(caplog):
-    with caplog.at_level(logging.WARNING, logger="simulator.policies.compression"):
+def test_parameters_of_other_methods_are_noted(caplog):
+    with caplog.at_level(logging.INFO, logger="simulator.policies.compression"):
         get_compression("none", {"alpha": 0.35, "beta": 0.55, "regions": 100})
         get_compression("random-mask", {"alpha": 0.35})
     assert "alpha, beta, regions not used by compression 'none'" in caplog.text

@@ -201,9 +201,9 @@ class CompressionPolicy:
             raise InputError(f"policy.compression.params: unknown parameter {name!r} for "
                              f"compression {self.name!r}{hint} (accepts: "
                              f"{', '.join(self.accepts) or 'none'})")
-        if unused:
-            logger.warning("policy.compression.params: %s not used by compression %r",
-                           ", ".join(unused), self.name)
+        if unused:  # parameters of another method (e.g. the paper's alpha, beta with none)
+            logger.info("policy.compression.params: %s not used by compression %r",
+                        ", ".join(unused), self.name)
 
     def apply(self, samples: pd.DataFrame, rng: np.random.Generator) -> Compressed:  # pragma: no cover
         raise NotImplementedError
