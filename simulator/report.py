@@ -1,0 +1,394 @@
+"""A self-contained HTML report of a run folder or a sweep folder.
+
+The page needs nothing outside itself: figures are inlined as base64 PNG
+(``<img src="data:image/png;base64,...">``), the style sheet is inline, there
+are no scripts, web fonts or links to fetch.  It shows
+
+* a SYNTHETIC banner when any result comes from a synthetic trace (and a
+  MODELLED ACCURACY banner when accuracies come from a compression accuracy
+  model rather than recorded answers);
+* the summary tables (``summary.json`` of a run; ``sweep.parquet`` of a sweep,
+  with means and standard deviations over seeds per policy);
+* every figure (made with :func:`simulator.plots.plot_results` if the folder
+  has no ``figures/`` yet);
+* the resolved scenario YAML (escaped), the trace's provenance (source,
+  licence, models) and the package version.
+
+:func:`write_report` backs ``spaceverse report RESULTS``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import logging
+import math
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .errors import InputError
+
+logger = logging.getLogger(__name__)
+
+CSS = """
+body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:2em auto;
+max-width:1100px;padding:0 1em;color:#222;line-height:1.4}
+h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.2em;border-bottom:1px solid #ccc;
+padding-bottom:.2em;margin-top:1.6em}
+.meta{color:#555;font-size:.9em}
+.banner{padding:.6em 1em;margin:1em 0;font-weight:bold;border-radius:4px}
+.synthetic{background:#fde2e1;border:2px solid #d62728;color:#8b1a1a}
+.modelled{background:#fff4d6;border:2px solid #e6a100;color:#6b4d00}
+table{border-collapse:collapse;font-size:.85em;margin:.6em 0}
+th,td{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
+th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
+tr.failed td{color:#a00}
+pre{background:#f7f7f7;border:1px solid #ddd;padding:.8em;overflow-x:auto;font-size:.8em}
+figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.85em;color:#444}
+details{margin:.6em 0}summary{cursor:pointer;color:#333}
+.wide{overflow-x:auto}
+"""
+
+#: Captions of the figures that :func:`simulator.plots.plot_results` writes.
+CAPTIONS = {
+    "latency_breakdown": "Mean latency per stage, end to end (including the wait for a contact "
+                         "window); the transmission and waiting shares are annotated.",
+    "latency_breakdown_in_contact": "Mean latency per stage while in contact (the paper's "
+                                    "Fig. 4b view); the transmission share is annotated.",
+    "satellite_timeline": "The busiest satellite: contact windows per station with each transfer, "
+                          "downlink-buffer occupancy, and captures answered onboard or offloaded.",
+    "contact_timeline": "Contact windows of every satellite with every ground station.",
+    "fig4a_contact_fraction": "Share of time in contact against shell altitude (paper Fig. 4a).",
+    "fig4b_latency_breakdown": "Mean latency per stage per policy, end to end (paper Fig. 4b).",
+    "fig4b_latency_breakdown_in_contact": "Mean latency per stage per policy in contact "
+                                          "(paper Fig. 4b).",
+    "fig9_accuracy_latency": "Accuracy against mean in-contact latency per policy, means over "
+                             "seeds with standard-deviation bars; dashed: Pareto front of the "
+                             "non-oracle policies (paper Fig. 9).",
+    "fig9_accuracy_e2e_latency": "As Fig. 9 with the end-to-end latency (including the wait for "
+                                 "contact).",
+    "fig10_accuracy_vs_offloaded": "Accuracy against the number of offloaded samples "
+                                   "(paper Fig. 10).",
+    "fig11_ablation": "Progressive confidence network ablation: g, g' and g~ against Tabi's "
+                      "threshold curve (paper Fig. 11).",
+    "fig12_compression": "Accuracy against the compression ratio per compression method "
+                         "(paper Fig. 12).",
+    "e2e_latency_vs_altitude": "End-to-end latency including the wait for contact against shell "
+                               "altitude.",
+}
+
+_RUN_METRICS = [
+    ("policy", "policy"), ("compression", "compression"), ("trace", "trace"),
+    ("samples", "samples"), ("finished", "finished (onboard + ground)"),
+    ("status", "status counts"), ("accuracy", "accuracy (finished samples)"),
+    ("accuracy_all_samples", "accuracy (all samples, unfinished = 0)"),
+    ("offload_fraction", "offloaded share"), ("in_contact_latency_s", "in-contact latency (s)"),
+    ("end_to_end_latency_s", "end-to-end latency (s)"),
+    ("wait_contact_s_mean_offloaded", "mean wait for contact, offloaded (s)"),
+    ("bytes_raw", "bytes captured"), ("bytes_sent", "bytes sent"),
+    ("transmission_s", "transmission time, total (s)"),
+    ("contact_windows", "contact windows"), ("satellites", "satellites"),
+    ("stations", "ground stations"), ("seed", "seed"), ("start_utc", "start (UTC)"),
+    ("horizon_s", "horizon (s)"), ("synthetic", "synthetic trace"),
+    ("score_modelled", "modelled accuracy"), ("version", "written by spaceverse"),
+]
+
+_SWEEP_SHOWN = ["status", "policy", "compression", "trace", "accuracy", "accuracy_all",
+                "in_contact_mean_s", "in_contact_p95_s", "end_to_end_mean_s", "offload_fraction",
+                "offloaded", "compression_ratio", "synthetic", "score_modelled", "error"]
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def _esc(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _fmt(value) -> str:
+    """A compact, escaped cell."""
+    if value is None:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        if math.isnan(v):
+            return ""
+        if v != 0 and (abs(v) >= 1e9 or abs(v) < 1e-3):
+            return f"{v:.3e}"
+        if abs(v) >= 1000:
+            return f"{v:,.1f}".removesuffix(".0")
+        return f"{v:.4g}"
+    if isinstance(value, dict):
+        if set(value) >= {"mean", "p50", "p95"}:
+            return _esc(", ".join(f"{k} {_fmt(value[k])}" for k in ("mean", "p50", "p95", "max")
+                                  if k in value))
+        return _esc(", ".join(f"{k}: {v}" for k, v in value.items()
+                              if not isinstance(v, (dict, list))))
+    if isinstance(value, (list, tuple, np.ndarray)):
+        items = list(value)
+        text = ", ".join(map(str, items[:12])) + (f" ... ({len(items)} in all)" if len(items) > 12
+                                                   else "")
+        return _esc(text)
+    return _esc(value)
+
+
+def _is_num(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_))
+
+
+def _table(frame: pd.DataFrame, *, failed: pd.Series | None = None) -> str:
+    head = "".join(f"<th>{_esc(c)}</th>" for c in frame.columns)
+    body = []
+    for i, row in enumerate(frame.itertuples(index=False)):
+        cls = ' class="failed"' if failed is not None and bool(failed.iloc[i]) else ""
+        cells = "".join(f'<td class="num">{_fmt(v)}</td>' if _is_num(v) else f"<td>{_fmt(v)}</td>"
+                        for v in row)
+        body.append(f"<tr{cls}>{cells}</tr>")
+    return f'<div class="wide"><table><tr>{head}</tr>{"".join(body)}</table></div>'
+
+
+def _kv_table(pairs) -> str:
+    num, plain = '<td class="num">', "<td>"
+    rows = "".join(f"<tr><th>{_esc(k)}</th>{num if _is_num(v) else plain}{_fmt(v)}</td></tr>"
+                   for k, v in pairs)
+    return f"<table>{rows}</table>"
+
+
+def _flatten(data, prefix: str = ""):
+    """``(dotted.key, value)`` pairs of nested dicts (lists kept whole)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _flatten(value, f"{prefix}{key}.")
+    else:
+        yield prefix.rstrip("."), data
+
+
+def _pre(text: str) -> str:
+    return f"<pre>{_esc(text)}</pre>"
+
+
+def _img(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    caption = CAPTIONS.get(path.stem, path.stem.replace("_", " "))
+    return (f'<figure><img alt="{_esc(path.stem)}" src="data:image/png;base64,{data}">'
+            f"<figcaption><b>{_esc(path.name)}</b>: {_esc(caption)}</figcaption></figure>")
+
+
+def _banners(synthetic: bool, modelled: bool) -> str:
+    out = []
+    if synthetic:
+        out.append('<div class="banner synthetic">SYNTHETIC: these results come from a synthetic '
+                   "trace (generated answers and scores), not from recorded model outputs. "
+                   "They show how the system behaves, not what the paper's models achieve.</div>")
+    if modelled:
+        out.append('<div class="banner modelled">MODELLED ACCURACY: some scores of compressed '
+                   "samples come from the compression accuracy model, not from a model "
+                   "answering the compressed image.</div>")
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _truthy(value) -> bool:
+    return str(value).strip().lower() in ("true", "1", "yes", "1.0")
+
+
+def _provenance(summaries: list[dict]) -> str:
+    rows, seen = [], set()
+    for s in summaries:
+        trace = s.get("trace") or {}
+        key = json.dumps(trace, sort_keys=True, default=str)
+        if key in seen:
+            continue
+        seen.add(key)
+        rows.append({"trace": trace.get("name"), "task": trace.get("task"),
+                     "source": trace.get("source"), "licence": trace.get("licence"),
+                     "models": trace.get("models"), "synthetic": trace.get("synthetic")})
+    parts = [_table(pd.DataFrame(rows))] if rows else ["<p>No trace provenance recorded.</p>"]
+    notes = {}
+    for s in summaries:
+        comp = s.get("compression") or {}
+        model = comp.get("accuracy_model")
+        if isinstance(model, dict) and model.get("name"):
+            notes[f"compression {comp.get('method')}: accuracy model"] = (
+                f"{model.get('name')} v{model.get('version')}: {model.get('formula', '')}")
+        if comp.get("scorer_label"):
+            notes[f"compression {comp.get('method')}: region scorer"] = comp["scorer_label"]
+        for k, v in (s.get("policy_notes") or {}).items():
+            notes[f"policy {(s.get('policy') or {}).get('name', '')}: {k}"] = v
+        link = s.get("link")
+        if isinstance(link, dict):
+            notes["link"] = ", ".join(f"{k}={v}" for k, v in link.items()
+                                      if not isinstance(v, (dict, list)))
+    if notes:
+        parts.append("<details><summary>Model and policy notes</summary>"
+                     + _kv_table(sorted(notes.items())) + "</details>")
+    return "".join(parts)
+
+
+def _figures(folder: Path, figures_dir: Path) -> str:
+    pngs = sorted(figures_dir.glob("*.png")) if figures_dir.is_dir() else []
+    if not pngs:
+        from .plots import plot_results
+
+        written = plot_results(folder, out_dir=figures_dir)
+        pngs = sorted(p for p in written if p.suffix == ".png")
+    if not pngs:
+        return "<p>No figure applies to these results.</p>"
+    order = list(CAPTIONS)
+    pngs.sort(key=lambda p: (order.index(p.stem) if p.stem in order else len(order), p.name))
+    return "".join(_img(p) for p in pngs)
+
+
+def _run_sections(folder: Path) -> tuple[str, str, bool, bool]:
+    summary = json.loads((folder / "summary.json").read_text())
+    synthetic = bool(summary.get("synthetic", False))
+    modelled = bool(summary.get("score_modelled", False))
+    status = summary.get("status") or {}
+    derived = dict(summary)
+    derived["finished"] = int(status.get("onboard", 0)) + int(status.get("ground", 0))
+    policy = summary.get("policy") or {}
+    comp = summary.get("compression") or {}
+    if isinstance(policy, dict):
+        params = ", ".join(f"{k}={v}" for k, v in policy.items() if k != "name")
+        derived["policy"] = f"{policy.get('name')} ({params})" if params else policy.get("name")
+    derived["compression"] = comp.get("method") if isinstance(comp, dict) else comp
+    trace = summary.get("trace") or {}
+    derived["trace"] = trace.get("name") if isinstance(trace, dict) else trace
+    pairs = [(label, derived.get(key)) for key, label in _RUN_METRICS if key in derived]
+    body = ["<h2>Summary</h2>", _kv_table(pairs),
+            "<details><summary>Full summary.json</summary>",
+            _kv_table(list(_flatten(summary))), "</details>"]
+    scenario = folder / "scenario.yaml"
+    body += ["<h2>Figures</h2>", _figures(folder, folder / "figures")]
+    body += ["<h2>Scenario (resolved)</h2>",
+             _pre(scenario.read_text()) if scenario.exists() else "<p>No scenario.yaml.</p>"]
+    body += ["<h2>Provenance</h2>", _provenance([summary])]
+    title = f"Run {summary.get('run_id', folder.name)}"
+    return title, "".join(body), synthetic, modelled
+
+
+def _sweep_sections(folder: Path) -> tuple[str, str, bool, bool]:
+    from .plots import _prepare, aggregate, ok_rows, provenance_flags, sweep_axes
+
+    sweep = pd.read_parquet(folder / "sweep.parquet")
+    flags = provenance_flags(sweep)
+    synthetic, modelled = "synthetic" in flags, "modelled accuracy" in flags
+    axes = sweep_axes(sweep)
+    failed = pd.Series(False, index=sweep.index)
+    if len(sweep):
+        failed = ~sweep.index.isin(ok_rows(sweep).index)
+        failed = pd.Series(failed, index=sweep.index)
+    counts = (f"<p>{len(sweep)} points, {int((~failed).sum())} finished, {int(failed.sum())} "
+              f"failed or missing; swept axes: {_esc(', '.join(axes) or 'none')}.</p>")
+    body = ["<h2>Summary</h2>", counts]
+    metrics = [m for m in ("accuracy", "accuracy_all", "in_contact_mean_s", "end_to_end_mean_s",
+                           "offload_fraction", "compression_ratio") if m in sweep.columns]
+    if "accuracy" in sweep.columns and (~failed).any():
+        try:
+            rows, _ = _prepare(sweep, ["accuracy"])
+            agg = aggregate(rows, ["workload", "policy", "variant"], metrics)
+            shown = agg[["workload", "policy", "variant", "n"]].copy()
+            for m in metrics:
+                shown[m] = [f"{a:.4g} ± {s:.2g}" if np.isfinite(a) else ""
+                            for a, s in zip(agg[m], agg[f"{m}_std"])]
+            body += ["<h3>Means ± standard deviation over seeds</h3>", _table(shown)]
+        except InputError as exc:
+            body.append(f"<p>No per-policy summary: {_esc(exc)}</p>")
+    columns = ["point", *[a for a in axes if a in sweep.columns],
+               *[c for c in _SWEEP_SHOWN if c in sweep.columns and c not in axes]]
+    columns = list(dict.fromkeys(columns))
+    body += ["<details><summary>Every point (sweep.parquet)</summary>",
+             _table(sweep[[c for c in columns if c in sweep.columns]], failed=failed),
+             "</details>"]
+    body += ["<h2>Figures</h2>", _figures(folder, folder / "figures")]
+    yamls = sorted(list(folder.glob("*.yaml")) + list(folder.glob("*.yml")))
+    summaries, first_scenario = [], None
+    if "run_dir" in sweep.columns:
+        for run_dir in sweep.loc[~failed.to_numpy(), "run_dir"].dropna():
+            run = folder / str(run_dir)
+            if (run / "summary.json").exists():
+                summaries.append(json.loads((run / "summary.json").read_text()))
+                if first_scenario is None and (run / "scenario.yaml").exists():
+                    first_scenario = run / "scenario.yaml"
+    body.append("<h2>Scenario</h2>")
+    for y in yamls:
+        body += [f"<h3>{_esc(y.name)}</h3>", _pre(y.read_text())]
+    if first_scenario is not None:
+        opening = (f"<details{'' if yamls else ' open'}><summary>Resolved scenario of the "
+                   f"first finished point ({_esc(first_scenario.parent.name)})</summary>")
+        body += [opening, _pre(first_scenario.read_text()), "</details>"]
+    if not yamls and first_scenario is None:
+        body.append("<p>No scenario file found.</p>")
+    body += ["<h2>Provenance</h2>", _provenance(summaries) if summaries else
+             "<p>No run summaries found; traces: "
+             + _esc(", ".join(sorted(set(sweep.get("trace", pd.Series(dtype=str)).dropna()
+                                         .astype(str))))) + ".</p>"]
+    return f"Sweep {folder.name}", "".join(body), synthetic, modelled
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def render_report(path) -> str:
+    """The report's HTML text for the run or sweep folder ``path``."""
+    folder = Path(path)
+    if (folder / "sweep.parquet").exists():
+        title, body, synthetic, modelled = _sweep_sections(folder)
+        kind = "sweep"
+    elif (folder / "summary.json").exists() and (folder / "samples.parquet").exists():
+        title, body, synthetic, modelled = _run_sections(folder)
+        kind = "run"
+    else:
+        raise InputError(f"{folder}: not a run folder (summary.json, samples.parquet) "
+                         "or a sweep folder (sweep.parquet)")
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    heading = f"{title}{' (SYNTHETIC)' if synthetic else ''}"
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>spaceverse: {_esc(heading)}</title><style>{CSS}</style></head><body>"
+            f"<h1>spaceverse: {_esc(heading)}</h1>"
+            f'<p class="meta">{kind} folder <code>{_esc(folder.resolve())}</code>; report written '
+            f"{now} by spaceverse {_esc(__version__)}.</p>"
+            f"{_banners(synthetic, modelled)}{body}"
+            f'<p class="meta">spaceverse {_esc(__version__)}: a discrete-event simulator of '
+            "satellite-ground VLM inference (reproducing SpaceVerse, ACM MM 2025).</p>"
+            "</body></html>\n")
+
+
+def write_report(path, out=None) -> Path:
+    """Write the self-contained HTML report of a run or sweep folder; return its path.
+
+    ``out`` defaults to ``<folder>/report.html``.  Figures are made (into
+    ``<folder>/figures/``) when the folder has none.  Written atomically.
+    Backs ``spaceverse report RESULTS``.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such results folder")
+    text = render_report(folder)
+    target = Path(out) if out is not None else folder / "report.html"
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise InputError(f"{target}: cannot write report ({exc.strerror or exc})") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    logger.info("wrote %s", target)
+    return target
