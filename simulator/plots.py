@@ -691,13 +691,18 @@ def _policy_name(summary: dict) -> str:
     return str(policy or "policy")
 
 
-def stage_means(samples: pd.DataFrame) -> dict[str, float]:
-    """Mean seconds per stage over the finished samples (a stage a sample skips counts 0).
+def stage_means(samples: pd.DataFrame, *, offloaded_only: bool = True) -> dict[str, float]:
+    """Mean seconds per stage (a stage a sample skips counts 0).
 
-    The stages add up to the mean end-to-end latency; without
-    ``wait_contact_s`` to the mean in-contact latency.
+    Over the finished *offloaded* samples (as the sweep table's ``*_mean``
+    columns), or over every finished sample when ``offloaded_only`` is false or
+    nothing was offloaded (then the bar is the onboard answer's latency).  The
+    stages add up to the mean end-to-end latency of those samples; without
+    ``wait_contact_s`` to their mean in-contact latency.
     """
     done = samples[samples["status"].isin(["onboard", "ground"])]
+    if offloaded_only and (done["decision"] == "offload").any():
+        done = done[done["decision"] == "offload"]
     return {col: float(pd.to_numeric(done[col], errors="coerce").fillna(0.0).mean())
             if len(done) and col in done.columns else 0.0 for col, _, _ in STAGES}
 
@@ -736,10 +741,21 @@ def breakdown_table(table_or_run) -> pd.DataFrame:
         return pd.DataFrame([row])
     if "tx_s_mean" not in frame.columns:
         raise InputError("latency breakdown needs per-stage means (tx_s_mean, ...) or a run folder")
-    rows, _ = _prepare(frame, ["tx_s_mean"], ignore=("policy.allocation",))
+    frame = frame.copy()
     for col in stages:
-        if col not in rows.columns:
-            rows[col] = 0.0
+        if col not in frame.columns:
+            frame[col] = 0.0
+    # A point with nothing offloaded has no breakdown (NaN): its bar is the latency of
+    # its onboard answers (onboard_only_latency_mean_s), drawn as onboard compute.
+    if "onboard_only_latency_mean_s" in frame.columns:
+        none_sent = (pd.to_numeric(frame["tx_s_mean"], errors="coerce").isna()
+                     & pd.to_numeric(frame["onboard_only_latency_mean_s"], errors="coerce").notna())
+        if "offloaded" in frame.columns:
+            none_sent &= pd.to_numeric(frame["offloaded"], errors="coerce").fillna(0).eq(0)
+        frame.loc[none_sent, stages] = 0.0
+        frame.loc[none_sent, "onboard_s_mean"] = frame.loc[none_sent, "onboard_only_latency_mean_s"]
+    rows, _ = _prepare(frame, ["tx_s_mean"], ignore=("policy.allocation", "policy (axis)"))
+    rows[stages] = rows[stages].apply(pd.to_numeric, errors="coerce").fillna(0.0)
     agg = aggregate(rows, ["workload", "policy", "variant"], stages)
     one_policy = agg["policy"].nunique() == 1
     agg["label"] = [" ".join(filter(None, [
@@ -760,6 +776,9 @@ def fig4b_latency_breakdown(table_or_run, path, *, include_wait: bool = True,
     """Paper Fig. 4b: mean latency per stage as stacked horizontal bars, one per policy
     (or per altitude / swept setting), each annotated with its total and its
     transmission share; one panel per workload.
+
+    The means are over the finished offloaded samples (a policy that offloads
+    nothing shows the latency of its onboard answers as onboard compute).
 
     ``include_wait=True`` stacks the wait for a contact window too (end-to-end
     view; the wait's share is annotated as well); ``include_wait=False`` is
@@ -812,7 +831,7 @@ def fig4b_latency_breakdown(table_or_run, path, *, include_wait: bool = True,
             ax.set_yticklabels(part["label"])
             ax.set_ylim(n - 0.5, -0.5)
             ax.grid(axis="y", visible=False)
-            ax.set_xlabel(f"mean latency per sample ({unit})")
+            ax.set_xlabel(f"mean latency per offloaded sample ({unit})")
             if len(workloads) > 1:
                 ax.set_title(workload)
         xmax = max(totals_all.max() / scale, 1e-9) if len(totals_all) else 1.0
@@ -1384,7 +1403,8 @@ def _sweep_figures(folder: Path, out: Path) -> list[Path]:
     else:
         logger.info("figure fig11 skipped: no spaceverse-g / spaceverse-g-prime rows and no "
                     "Tabi threshold sweep")
-    if varies("compression") or varies("compression_ratio") or varies("policy.compression.method"):
+    compression_axes = [a for a in sweep_axes(ok) if a.startswith("policy.compression")]
+    if varies("compression") or any(varies(a) for a in compression_axes):
         _attempt("fig12", lambda: fig12_compression(sweep, out / "fig12_compression"), written)
     else:
         logger.info("figure fig12 skipped: one compression method at one ratio")

@@ -323,11 +323,30 @@ def test_run_figures_say_synthetic(run_folder, tmp_path):
 
 def test_breakdown_adds_up_to_the_latencies(run_folder):
     samples = pd.read_parquet(run_folder / "samples.parquet")
-    means = plots.stage_means(samples)
-    done = samples[samples["status"].isin(["onboard", "ground"])]
+    finished = samples[samples["status"].isin(["onboard", "ground"])]
+    for offloaded_only in (True, False):
+        means = plots.stage_means(samples, offloaded_only=offloaded_only)
+        done = finished[finished["decision"] == "offload"] if offloaded_only else finished
+        assert 0 < len(done) < len(samples)
+        assert sum(means.values()) == pytest.approx(done["end_to_end_latency_s"].mean(), rel=1e-9)
+        in_contact = sum(v for k, v in means.items() if k != "wait_contact_s")
+        assert in_contact == pytest.approx(done["in_contact_latency_s"].mean(), rel=1e-9)
+    # Nothing offloaded: the onboard answers' latency.
+    onboard = samples[samples["decision"] == "onboard"]
+    means = plots.stage_means(onboard)
+    done = onboard[onboard["status"] == "onboard"]
     assert sum(means.values()) == pytest.approx(done["end_to_end_latency_s"].mean(), rel=1e-9)
-    in_contact = sum(v for k, v in means.items() if k != "wait_contact_s")
-    assert in_contact == pytest.approx(done["in_contact_latency_s"].mean(), rel=1e-9)
+
+
+def test_breakdown_of_a_policy_that_offloads_nothing():
+    sweep = policies_sweep(traces=("synthetic-vqa-500",))
+    none_sent = sweep["policy"] == "satellite-only"
+    stage_cols = [f"{c}_mean" for c, _, _ in plots.STAGES]
+    sweep.loc[none_sent, stage_cols] = np.nan
+    sweep.loc[none_sent, "offloaded"] = 0
+    table = plots.breakdown_table(sweep).set_index("label")
+    assert table.loc["Satellite-only", "onboard_s_mean"] == pytest.approx(0.7)
+    assert table.loc["Satellite-only", stage_cols].sum() == pytest.approx(0.7)
 
 
 def test_buffer_occupancy_and_timeline_choice(run_folder, tmp_path):
