@@ -1,0 +1,93 @@
+"""Benchmark: a CPU-bound sweep with 1 worker and with 2 local worker processes.
+
+    python benchmarks/sweep.py          # 8 points (target: speed-up >= 1.7x on 2 cores)
+    python benchmarks/sweep.py --points 4 --samples 50000
+
+The sweep runs the default scenario (the paper's 10 satellites of the 570 km shell,
+one Shanghai station, 110.67 Mbps) with a different seed per point; every sample is
+offloaded (ground-only, no compression: the most simulation events per sample, and
+no per-process model or calibration set-up), so each point is several seconds of
+pure simulation.  The contact plan (the same for every seed) is computed once before
+timing, into a temporary cache, so both runs do exactly the same work.  Each run
+writes to a fresh temporary folder (nothing is resumed); the two tables are checked
+to be identical (except wall time) and the wall times and the speed-up are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def sweep_file(folder: Path, points: int, samples: int) -> Path:
+    path = folder / "bench-sweep.yaml"
+    seeds = ", ".join(str(s) for s in range(1, points + 1))
+    path.write_text(
+        "name: bench-sweep\n"
+        f"base: {ROOT / 'scenarios' / 'default.yaml'}\n"
+        "set:\n"
+        f"  - workload.synthetic.samples={samples}\n"
+        "  - workload.train_fraction=0\n"
+        "  - policy.allocation=ground-only\n"
+        "  - policy.params={}\n"
+        "  - policy.compression.method=none\n"
+        "  - policy.compression.params={}\n"
+        "  - output.save_contacts=false\n"
+        f"axes:\n  seed: [{seeds}]\n")
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=8)
+    parser.add_argument("--samples", type=int, default=150_000,
+                        help="samples per point (default 150000: a few seconds each)")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s: %(message)s")
+
+    with tempfile.TemporaryDirectory(prefix="spaceverse-sweep-bench-") as tmp:
+        tmp = Path(tmp)
+        os.environ["SPACEVERSE_CACHE"] = str(tmp / "cache")  # inherited by the workers
+        import pandas as pd
+
+        from simulator.engine.world import build_world
+        from simulator.sweep import load_sweep, run_sweep
+
+        sweep = load_sweep(sweep_file(tmp, args.points, args.samples))
+        begin = time.perf_counter()
+        build_world(sweep.points()[0].scenario)  # pre-warm: contact plan into the cache
+        print(f"sweep: {len(sweep)} points of scenarios/default.yaml (seeds 1..{args.points}), "
+              f"{args.samples} synthetic samples each, ground-only; {os.cpu_count()} CPU(s)")
+        print(f"contact cache pre-warmed in {time.perf_counter() - begin:.1f} s")
+
+        tables, walls = {}, {}
+        for workers in (1, args.workers):
+            begin = time.perf_counter()
+            tables[workers] = run_sweep(sweep, out_dir=tmp / f"out-{workers}", workers=workers,
+                                        resume=False)
+            walls[workers] = time.perf_counter() - begin
+            frame = tables[workers]
+            assert (frame["status"] == "ok").all(), frame.loc[frame["status"] != "ok", "error"]
+            print(f"{workers} worker(s): {walls[workers]:7.2f} s wall "
+                  f"(points {frame['wall_s'].mean():.2f} s each on average, "
+                  f"{frame['wall_s'].sum():.1f} s in total)")
+        drop = ["wall_s"]
+        pd.testing.assert_frame_equal(tables[1].drop(columns=drop),
+                                      tables[args.workers].drop(columns=drop))
+        speedup = walls[1] / walls[args.workers]
+        print(f"speed-up with {args.workers} workers: {speedup:.2f}x (target >= 1.7x on 2 cores); "
+              f"tables identical except wall_s")
+
+
+if __name__ == "__main__":
+    main()
