@@ -319,6 +319,94 @@ def schema(out):
         click.echo(text, nl=False)
 
 
+@cli.command()
+@click.argument("sweep_file", type=click.Path(dir_okay=False))
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Local worker processes.")
+@click.option("--scheduler", help="Address of a Dask distributed scheduler (tcp://host:8786); "
+                                  "the workers must see the output folder.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Sweep folder (default: results/sweeps/<name>).")
+@click.option("--no-resume", is_flag=True, help="Recompute points already in the folder.")
+def sweep(sweep_file, workers, scheduler, out_dir, no_resume):
+    """Run every point of a sweep file (grid or zip of scenario values); resumable."""
+    from .sweep import load_sweep, sweep_command
+
+    total = len(load_sweep(sweep_file))
+    with _progress(total, "sweep points") as advance:
+        done_so_far = [0]
+
+        def progress(done, total_, key):
+            if advance:
+                advance(done - done_so_far[0])
+            done_so_far[0] = done
+
+        table, folder = sweep_command(sweep_file, workers=workers, scheduler=scheduler,
+                                      out_dir=out_dir, progress=progress, resume=not no_resume)
+    failed = table[table["status"] != "ok"]
+    cols = [c for c in ("point", "policy", "seed", "status", "accuracy_all", "in_contact_mean_s",
+                        "offload_fraction") if c in table.columns]
+    _print_table(f"sweep {folder}: {len(table) - len(failed)} of {len(table)} points ok",
+                 table[cols], {"accuracy_all": "{:.2%}", "in_contact_mean_s": "{:.2f}",
+                               "offload_fraction": "{:.1%}"})
+    for row in failed.itertuples():
+        click.echo(f"point {row.point} failed: {row.error}", err=True)
+    click.echo(f"wrote {folder / 'sweep.parquet'}")
+
+
+@cli.command()
+@click.argument("results", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Figure folder (default: RESULTS/figures).")
+def plot(results, out_dir):
+    """Make the figures of a run or sweep folder from its saved results (no re-running)."""
+    from .plots import plot_results
+
+    paths = plot_results(Path(results), Path(out_dir) if out_dir else None)
+    for path in paths:
+        click.echo(f"wrote {path}")
+    if not paths:
+        click.echo("no figure applies to these results")
+
+
+@cli.command()
+@click.argument("results", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False), help="HTML file (default: RESULTS/report.html).")
+def report(results, out):
+    """Write a self-contained HTML report (scenario, tables, figures inline) for results."""
+    from .report import write_report
+
+    click.echo(f"wrote {write_report(Path(results), Path(out) if out else None)}")
+
+
+@cli.command()
+@click.option("--full", is_flag=True, help="Paper-size synthetic workloads (slow).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--scheduler", help="Dask scheduler address for the sweeps.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Results folder (default: results/reproduce).")
+@click.option("--figures", "figures_dir", type=click.Path(file_okay=False),
+              help="Also copy the PNG figures and the table here (e.g. scenarios/paper/figures).")
+def reproduce(full, workers, scheduler, out_dir, figures_dir):
+    """Run the paper's sweeps, make every figure and the paper-vs-ours table."""
+    from .reproduce import SWEEPS, reproduce as run_all, table_markdown
+
+    with _progress(len(SWEEPS), "paper sweeps") as advance:
+        finished = set()
+
+        def progress(name, done, total):
+            if done == total and name not in finished:
+                finished.add(name)
+                if advance:
+                    advance(1)
+
+        result = run_all(out_dir=Path(out_dir) if out_dir else None, full=full, workers=workers,
+                         scheduler=scheduler, progress=progress,
+                         figures_dir=Path(figures_dir) if figures_dir else None)
+    click.echo(table_markdown(result["table"]))
+    click.echo(f"wrote {result['out'] / 'paper-vs-ours.md'} and {len(result['figures'])} figures")
+
+
 @cli.group()
 def train():
     """Train learning policies (the progressive confidence network)."""
