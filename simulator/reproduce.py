@@ -39,6 +39,17 @@ SWEEPS = ("fig4b-latency-breakdown", "fig9-policies", "fig9-real-ucm", "fig10-of
           "fig11-ablation", "fig12-compression", "beyond-altitude-stations")
 BASELINES = ("satellite-only", "ground-only", "tabi", "ai-rg")
 
+#: The figure each sweep exists for (what ``figures_dir`` receives).
+HEADLINE = {
+    "fig4b-latency-breakdown": ("fig4b_latency_breakdown", "fig4b_latency_breakdown_in_contact"),
+    "fig9-policies": ("fig9_accuracy_latency",),
+    "fig9-real-ucm": ("fig9_accuracy_latency",),
+    "fig10-offloaded": ("fig10_accuracy_vs_offloaded",),
+    "fig11-ablation": ("fig11_ablation",),
+    "fig12-compression": ("fig12_compression",),
+    "beyond-altitude-stations": ("e2e_latency_vs_altitude",),
+}
+
 DEFINITIONS = {
     "31.2 %": "mean over tasks and over the non-oracle baselines (satellite-only, ground-only, "
               "Tabi, AI-RG) of SpaceVerse's relative accuracy gain acc_sv / acc_b - 1",
@@ -219,7 +230,7 @@ def reproduce(*, out_dir: Path | None = None, full: bool = False, workers: int =
     """Run every paper sweep, make the figures and the table; return the paths written."""
     from .orbits import contact_stats
     from .orbits.stations import resolve_stations
-    from .plots import contact_fraction_vs_altitude, plot_results
+    from .plots import fig4a_contact_fraction, plot_results
     from .sweep import run_sweep
 
     root = project_root()
@@ -238,9 +249,7 @@ def reproduce(*, out_dir: Path | None = None, full: bool = False, workers: int =
     fig4a = contact_stats.contact_fraction_by_altitude(
         [350, 400, 450, 500, 550, 570, 600, 650, 700, 800, 900, 1000, 1100, 1200], stations)
     fig4a.to_csv(out / "fig4a-contact-fraction.csv", index=False)
-    figures += list(contact_fraction_vs_altitude(fig4a, out / "fig4a-contact-fraction.png",
-                                                 title="Synthetic Walker shells (53 deg), "
-                                                       "Shanghai, 25 deg mask") or [])
+    figures += list(fig4a_contact_fraction(fig4a, out / "fig4a-contact-fraction"))
     table = paper_vs_ours(tables, fig4a)
     table.to_csv(out / "paper-vs-ours.csv", index=False)
     (out / "paper-vs-ours.md").write_text(table_markdown(table))
@@ -249,13 +258,15 @@ def reproduce(*, out_dir: Path | None = None, full: bool = False, workers: int =
     if figures_dir is not None:
         figures_dir = Path(figures_dir)
         figures_dir.mkdir(parents=True, exist_ok=True)
-        for f in figures:
-            f = Path(f)
-            if f.suffix == ".png" and f.exists():
-                target = figures_dir / (f.parent.parent.name + "--" + f.name
-                                        if f.parent.name == "figures" else f.name)
-                shutil.copyfile(f, target)
-                copied.append(target)
+        wanted = [(out / "fig4a-contact-fraction.png", "fig4a-contact-fraction.png")]
+        for name, stems in HEADLINE.items():
+            if name in tables:
+                wanted += [(out / name / "figures" / f"{stem}.png", f"{name}--{stem}.png")
+                           for stem in stems]
+        for source, target in wanted:
+            if source.exists():
+                shutil.copyfile(source, figures_dir / target)
+                copied.append(figures_dir / target)
         shutil.copyfile(out / "paper-vs-ours.md", figures_dir / "paper-vs-ours.md")
     return {"out": out, "table": table, "figures": figures, "copied": copied}
 
