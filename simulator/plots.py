@@ -40,7 +40,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import re
 import textwrap
 from collections.abc import Iterable, Sequence
@@ -57,6 +56,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
 from .errors import InputError
+from .fileio import write_atomic
 
 logger = logging.getLogger(__name__)
 # PDF font subsetting logs font-file timestamps at warning level: not our users' business.
@@ -197,18 +197,9 @@ def _targets(path) -> list[Path]:
 
 
 def _write_one(fig, path: Path) -> Path:
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(tmp, dpi=STYLE["savefig.dpi"] if path.suffix == ".png" else None,
-                    bbox_inches="tight", pad_inches=0.03)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write figure ({exc.strerror or exc})") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return write_atomic(path, lambda tmp: fig.savefig(
+        tmp, dpi=STYLE["savefig.dpi"] if path.suffix == ".png" else None, bbox_inches="tight",
+        pad_inches=0.03), what="figure")
 
 
 def _titles_of(fig) -> list[str]:

@@ -24,7 +24,6 @@ import html
 import json
 import logging
 import math
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,6 +32,7 @@ import pandas as pd
 
 from . import __version__
 from .errors import InputError
+from .fileio import write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -380,15 +380,6 @@ def write_report(path, out=None) -> Path:
         raise InputError(f"{folder}: no such results folder")
     text = render_report(folder)
     target = Path(out) if out is not None else folder / "report.html"
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise InputError(f"{target}: cannot write report ({exc.strerror or exc})") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_atomic(target, lambda tmp: tmp.write_text(text, encoding="utf-8"), what="report")
     logger.info("wrote %s", target)
     return target

@@ -152,6 +152,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from . import config as _cfg
 from .config import Scenario, ScenarioError, parse_scenario, scenario_hash, slug
 from .errors import InputError
+from .fileio import write_atomic
 
 __all__ = ["SweepError", "Sweep", "Point", "load_sweep", "parse_sweep", "run_sweep",
            "run_point", "sweep_command", "COLUMNS", "METRIC_COLUMNS", "BREAKDOWN_COLUMNS"]
@@ -857,15 +858,7 @@ def sweep_frame(rows: Sequence[dict], axes: Sequence[str]) -> pd.DataFrame:
 
 
 def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:6]}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_atomic(path, write)
 
 
 # ---------------------------------------------------------------------------

@@ -523,28 +523,20 @@ def cached_contacts(satellites, stations, start, duration_s, *, step_s: float = 
 
 def write_table(table: pd.DataFrame, path: Path) -> Path:
     """Write parquet or CSV (by suffix) atomically: a temp file renamed into place."""
+    from ..fileio import write_atomic
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix not in (".parquet", ".csv"):
         raise InputError(f"{path}: output must end in .csv or .parquet")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot create folder ({exc.strerror or exc})") from None
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+
+    def write(tmp: Path) -> None:
         if path.suffix == ".parquet":
             table.to_parquet(tmp, index=False)
-        elif path.suffix == ".csv":
-            out = table.copy()
-            for col in ("rise_utc", "set_utc", "culmination_utc"):
-                if col in out:
-                    out[col] = out[col].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            out.to_csv(tmp, index=False, float_format="%.6f")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+            return
+        out = table.copy()
+        for col in ("rise_utc", "set_utc", "culmination_utc"):
+            if col in out:
+                out[col] = out[col].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        out.to_csv(tmp, index=False, float_format="%.6f")
+
+    return write_atomic(path, write)
