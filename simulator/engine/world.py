@@ -160,12 +160,11 @@ def _link(scenario, orbits, stations, start, windows):
     elif cfg.model == "trace":
         t = cfg.trace
         name = t.file if t is not None else "starlink-autobahn-2024-04-19"
+        options = ({"scale": t.scale, "offset_s": t.offset_s, "loop": t.loop}
+                   if t is not None else {})
         resolved = _resolve_path(name, scenario)
-        base = (TraceLink.from_file(resolved) if Path(resolved).exists()
-                else TraceLink.from_bundled(name))
-        model = TraceLink(base.trace, scale=t.scale if t else 1.0,
-                          offset_s=t.offset_s if t else 0.0, loop=t.loop if t else True,
-                          name=base.name)
+        model = (TraceLink.from_file(resolved, **options) if Path(resolved).exists()
+                 else TraceLink.from_bundled(name, **options))
     else:
         geometry = PassGeometry(orbits, stations, start)
         b = cfg.budget
