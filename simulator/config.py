@@ -1365,18 +1365,11 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     Raises :class:`ScenarioError` (an :class:`~simulator.errors.InputError`)
     with a one-line message for every problem.
     """
+    from .fileio import read_user_bytes
+
     source = str(path)
     file = Path(path).expanduser()
-    try:
-        raw = file.read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError(f"{source}: no such scenario file") from None
-    except IsADirectoryError:
-        raise ScenarioError(f"{source}: is a folder, expected a YAML scenario file") from None
-    except PermissionError:
-        raise ScenarioError(f"{source}: permission denied (cannot read the file)") from None
-    except OSError as exc:
-        raise ScenarioError(f"{source}: cannot read the file ({exc.strerror or exc})") from None
+    raw = read_user_bytes(file, source=source, what="scenario", error=ScenarioError)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -35,3 +35,30 @@ def write_atomic(path, write: Callable[[Path], object], *, what: str = "") -> Pa
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def read_user_bytes(path, *, source: str | None = None, what: str = "",
+                    folder: str | None = None, error: type[Exception] = InputError) -> bytes:
+    """The bytes of a file a user named; every OS error becomes one line naming it.
+
+    ``source`` is how the user wrote the path (default: ``path``), ``what`` the kind
+    of file ("scenario", "sweep"), ``folder`` the message when it is a directory;
+    ``error`` the exception class to raise (an :class:`InputError` subclass).
+
+    >>> read_user_bytes("/no/such.yaml", what="scenario")
+    Traceback (most recent call last):
+    ...
+    simulator.errors.InputError: /no/such.yaml: no such scenario file
+    """
+    label = source if source is not None else str(path)
+    noun = f"{what} file" if what else "file"
+    try:
+        return Path(path).expanduser().read_bytes()
+    except FileNotFoundError:
+        raise error(f"{label}: no such {noun}") from None
+    except IsADirectoryError:
+        raise error(f"{label}: {folder or f'is a folder, expected a YAML {noun}'}") from None
+    except PermissionError:
+        raise error(f"{label}: permission denied (cannot read the file)") from None
+    except OSError as exc:
+        raise error(f"{label}: cannot read the file ({exc.strerror or exc})") from None

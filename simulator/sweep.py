@@ -152,7 +152,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from . import config as _cfg
 from .config import Scenario, ScenarioError, parse_scenario, scenario_hash, slug
 from .errors import InputError
-from .fileio import write_atomic
+from .fileio import read_user_bytes, write_atomic
 
 __all__ = ["SweepError", "Sweep", "Point", "load_sweep", "parse_sweep", "run_sweep",
            "run_point", "sweep_command", "COLUMNS", "METRIC_COLUMNS", "BREAKDOWN_COLUMNS"]
@@ -324,14 +324,7 @@ def _as_sweep_error(error: ScenarioError) -> SweepError:
 
 
 def _read_text(path: Path, source: str, what: str) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise SweepError(f"{source}: no such {what} file") from None
-    except IsADirectoryError:
-        raise SweepError(f"{source}: is a folder, expected a YAML {what} file") from None
-    except OSError as exc:
-        raise SweepError(f"{source}: cannot read the file ({exc.strerror or exc})") from None
+    raw = read_user_bytes(path, source=source, what=what, error=SweepError)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

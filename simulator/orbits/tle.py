@@ -461,17 +461,10 @@ def read_tle_file(path: str | Path, *, lenient: bool = False) -> list[ElementSet
 
     Errors name the file as it was given: ``tle/foo.tle: no such file``.
     """
+    from ..fileio import read_user_bytes
+
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a TLE file") from None
-    except PermissionError:
-        raise InputError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    data = read_user_bytes(path, folder="is a directory, not a TLE file")
     if not data.strip():
         raise InputError(f"{path}: file is empty")
     if b"\0" in data:
