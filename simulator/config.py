@@ -948,8 +948,16 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 
-def _read_yaml(text: str, source: str) -> tuple[dict, dict]:
-    """Parse ``text``; return the top-level mapping and its line map."""
+def _read_yaml(text: str, source: str, *,
+               empty: str = "the scenario is empty (expected a YAML mapping of settings, "
+                            "e.g. 'name: my-run')",
+               top: str = "a mapping of settings at the top level (key: value lines, e.g. "
+                          "'name: my-run')") -> tuple[dict, dict]:
+    """Parse ``text``; return the top-level mapping and its line map.
+
+    ``empty`` is the message for a file with no content, ``top`` what the top
+    level must be (scenario files by default; sweep files pass their own).
+    """
     loader = None
     try:
         loader = _Loader(text)
@@ -974,13 +982,10 @@ def _read_yaml(text: str, source: str) -> tuple[dict, dict]:
         if loader is not None:
             loader.dispose()
     if node is None or data is None:
-        raise ScenarioError(f"{source}: the scenario is empty (expected a YAML mapping of "
-                            f"settings, e.g. 'name: my-run')")
+        raise ScenarioError(f"{source}: {empty}")
     if not isinstance(data, dict):
-        kind = _kind_of(data)
-        raise ScenarioError(
-            f"{source}:{node.start_mark.line + 1}: expected a mapping of settings at the top "
-            f"level (key: value lines, e.g. 'name: my-run'), got {kind}")
+        raise ScenarioError(f"{source}:{node.start_mark.line + 1}: expected {top}, "
+                            f"got {_kind_of(data)}")
     if duplicates:
         problems = [(f"{source}:{line}", _format_path(path),
                      f"duplicate key (first given on line {first})")

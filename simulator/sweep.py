@@ -288,35 +288,14 @@ def _sweep_message(error: dict, path: tuple) -> tuple[tuple, str]:
 
 
 def _read_sweep_yaml(text: str, source: str) -> tuple[dict, dict]:
-    loader = None
+    """The sweep file's mapping and line map, parsed like a scenario file."""
     try:
-        loader = _cfg._Loader(text)
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-        lines: dict = {(): node.start_mark.line + 1} if node is not None else {}
-        duplicates: list = []
-        if isinstance(data, dict):
-            _cfg._line_map(node, (), lines, duplicates)
-    except yaml.MarkedYAMLError as exc:
-        raise SweepError(str(_cfg._yaml_error(exc, source))) from None
-    except yaml.YAMLError as exc:
-        raise SweepError(f"{source}: YAML syntax error: {_cfg._one_line(str(exc))}") from None
-    except RecursionError:
-        raise SweepError(f"{source}: the YAML refers to itself or is nested too deeply") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
-    if node is None or data is None:
-        raise SweepError(f"{source}: the sweep file is empty (expected a mapping with base: "
-                         f"and axes:)")
-    if not isinstance(data, dict):
-        raise SweepError(f"{source}:{node.start_mark.line + 1}: expected a mapping at the top "
-                         f"level (base: ..., axes: ...), got {_cfg._kind_of(data)}")
-    if duplicates:
-        raise _as_sweep_error(_cfg._combine(
-            [(f"{source}:{line}", _cfg._format_path(path),
-              f"duplicate key (first given on line {first})") for path, line, first in duplicates]))
-    return data, lines
+        return _cfg._read_yaml(
+            text, source,
+            empty="the sweep file is empty (expected a mapping with base: and axes:)",
+            top="a mapping at the top level (base: ..., axes: ...)")
+    except ScenarioError as exc:
+        raise _as_sweep_error(exc) from None
 
 
 def _as_sweep_error(error: ScenarioError) -> SweepError:
