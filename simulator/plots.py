@@ -525,6 +525,13 @@ def _panels(n: int, *, height: float = 2.4, sharey: bool = False):
     return fig, flat[:n]
 
 
+def _finish(fig, path, title: str, rows, handles: dict, ncol: int | None = None) -> Written:
+    """Title with the provenance note, the legend of ``handles`` below, then save."""
+    _suptitle(fig, title, provenance_note(rows, synthetic_what="synthetic trace"))
+    _legend_below(fig, list(handles.values()), list(handles), ncol=ncol)
+    return _save_all(fig, path)
+
+
 def _legend_below(fig, handles, labels, ncol: int | None = None):
     """A legend under the panels, as many columns as fit the figure's width."""
     if not handles:
@@ -891,9 +898,7 @@ def fig9_accuracy_latency(sweep: pd.DataFrame, path, *, latency: str = "in_conta
                 ax.set_title(workload)
         main = title or ("Accuracy vs latency"
                          + (f": {workloads[0]}" if len(workloads) == 1 else ""))
-        _suptitle(fig, main, provenance_note(rows, synthetic_what="synthetic trace"))
-        _legend_below(fig, list(handles.values()), list(handles))
-        return _save_all(fig, path)
+        return _finish(fig, path, main, rows, handles)
 
 
 # --------------------------------------------------------------------------- Fig. 10
@@ -944,9 +949,7 @@ def fig10_accuracy_vs_offloaded(sweep: pd.DataFrame, path, *, fraction: bool = F
                 ax.set_title(workload)
         main = title or ("Accuracy vs offloading volume"
                          + (f": {workloads[0]}" if len(workloads) == 1 else ""))
-        _suptitle(fig, main, provenance_note(rows, synthetic_what="synthetic trace"))
-        _legend_below(fig, list(handles.values()), list(handles))
-        return _save_all(fig, path)
+        return _finish(fig, path, main, rows, handles)
 
 
 # --------------------------------------------------------------------------- Fig. 11
@@ -1018,9 +1021,7 @@ def fig11_ablation(sweep: pd.DataFrame, path, *, latency: str = "in_contact_mean
                 ax.set_title(workload)
         main = title or ("Confidence-network ablation"
                          + (f": {workloads[0]}" if len(workloads) == 1 else ""))
-        _suptitle(fig, main, provenance_note(rows, synthetic_what="synthetic trace"))
-        _legend_below(fig, list(handles.values()), list(handles))
-        return _save_all(fig, path)
+        return _finish(fig, path, main, rows, handles)
 
 
 # --------------------------------------------------------------------------- Fig. 12
@@ -1095,9 +1096,7 @@ def fig12_compression(sweep: pd.DataFrame, path, *, accuracy: str = "accuracy",
                 ax.set_title(workload)
         main = title or ("Accuracy vs compression ratio"
                          + (f": {workloads[0]}" if len(workloads) == 1 else ""))
-        _suptitle(fig, main, provenance_note(rows, synthetic_what="synthetic trace"))
-        _legend_below(fig, list(handles.values()), list(handles), ncol=min(len(handles), 3))
-        return _save_all(fig, path)
+        return _finish(fig, path, main, rows, handles, ncol=min(len(handles), 3))
 
 
 # --------------------------------------------------------------------------- beyond the paper
