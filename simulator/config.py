@@ -508,6 +508,50 @@ class BudgetLinkSpec(_Model):
         None, gt=0, description="Cap on the rate in Mbps (null = no cap beyond the bandwidth).")
 
 
+class TransportSpec(_Model):
+    """How application bytes move over the link's capacity (``simulator.links.transport``).
+
+    ``tcp``: one TCP connection per transfer (handshake, slow start from an initial
+    window of ``initial_window_segments``, then a steady-state goodput bounded by the
+    capacity, the loss bound of ``throughput_model`` and the receive window); the
+    round-trip time is twice the slant-range light time plus ``ground_rtt_ms``.
+    ``ideal``: a bit pipe at the capacity, no protocol at all.  ``goodput``: a fixed
+    effective goodput (``goodput_mbps``) whatever the capacity, plus ``per_transfer_s``
+    per transfer (the ``paper-calibrated`` preset's model input).  Fields left null
+    take the transport module's sourced defaults (or the preset's derived values).
+    """
+
+    model: Literal["tcp", "ideal", "goodput"] = Field(
+        "tcp", description="tcp (default, sourced constants), ideal (bit pipe at the line rate) "
+                           "or goodput (a fixed effective goodput, a model input).")
+    throughput_model: Literal["mathis", "padhye"] = Field(
+        "mathis", description="Steady-state loss bound of TCP: Mathis et al. 1997 or Padhye "
+                              "et al. 1998.")
+    loss_rate: Number | None = Field(
+        None, ge=0, lt=1, description="Random segment loss rate seen by TCP (null = the "
+                                      "transport module's derived default).")
+    ground_rtt_ms: Number | None = Field(
+        None, ge=0, le=60000, description="Round-trip time beyond the slant-range light time "
+                                          "(ground segment, scheduling), ms (null = default).")
+    mss_bytes: Integer | None = Field(
+        None, ge=1, le=65535, description="TCP payload per segment in bytes (null = 1448).")
+    mtu_bytes: Integer | None = Field(
+        None, ge=68, le=65535, description="Link MTU in bytes (null = 1500).")
+    initial_window_segments: Integer | None = Field(
+        None, ge=1, le=100000, description="Initial congestion window in segments "
+                                           "(null = 10, RFC 6928).")
+    handshake_rtts: Number | None = Field(
+        None, ge=0, le=100, description="Round trips of connection setup before data "
+                                        "(null = 1).")
+    receive_window_bytes: Integer | None = Field(
+        None, ge=1, description="Largest receive window in bytes (null = Linux default).")
+    goodput_mbps: Number | None = Field(
+        None, gt=0, description="Effective goodput of model: goodput, Mbps (null = the "
+                                "paper-calibrated value derived from the paper's §2.1.2).")
+    per_transfer_s: Number | None = Field(
+        None, ge=0, le=86400, description="Fixed seconds per transfer of model: goodput.")
+
+
 class LinkSpec(_Model):
     """The satellite-to-ground downlink.
 
@@ -535,6 +579,9 @@ class LinkSpec(_Model):
         None, description="Link budget settings (only with model: budget; defaults filled in).")
     propagation_delay: bool = Field(
         True, description="Add the slant-range light time to every transfer.")
+    transport: TransportSpec | None = Field(
+        None, description="How bytes move over the capacity: tcp, ideal or goodput (null = "
+                          "the preset's: physical -> tcp, paper-calibrated -> goodput).")
 
     @model_validator(mode="after")
     def _blocks_match_model(self) -> "LinkSpec":
@@ -600,6 +647,11 @@ class ComputeSpec(_Model):
         description="Stage seconds from the device profiles (profile) or from the wall times "
                     "recorded in the trace by a real backend (measured).")
 
+    max_pixels: Integer | None = Field(
+        None, ge=784, le=10**10,
+        description="Largest image the VLM processors feed to the vision encoder, in pixels, "
+                    "as Qwen2-VL's max_pixels (null = 1280 x 28^2, the Qwen README's "
+                    "recommended setting).")
     satellite: SatelliteComputeSpec = Field(
         default_factory=SatelliteComputeSpec, description="Onboard computer and VLM.")
     ground: GroundComputeSpec = Field(
@@ -621,13 +673,19 @@ class SyntheticSpec(_Model):
         "vqa", description="Remote-sensing task (paper §4.1.2: RSVQA-LR VQA, RESISC45 "
                            "classification, DOTA detection; mixed = all three).")
     samples: Integer = Field(
-        1000, ge=1, le=10_000_000, description="Rows of the synthetic trace.")
+        1000, ge=1, le=10_000_000, description="Rows of the synthetic trace (at least the "
+                                               "simulated samples are generated).")
     onboard_accuracy: Number | None = Field(
         None, ge=0, le=1, description="Mean score of the onboard model (null = task default).")
     ground_accuracy: Number | None = Field(
         None, ge=0, le=1, description="Mean score of the ground model (null = task default).")
     image_side_px: Integer | None = Field(
-        None, ge=16, description="Image side in pixels (null = the task's dataset size).")
+        None, ge=16, le=100_000, description="Image side in pixels (null = the task's dataset "
+                                             "size).")
+    train_samples: Integer | None = Field(
+        None, ge=0, le=1_000_000,
+        description="Rows of the training pool generated apart from the evaluated samples "
+                    "(null = the generator's default).")
 
 
 class LiveSpec(_Model):
@@ -658,13 +716,25 @@ class LiveSpec(_Model):
 
 
 class WorkloadSpec(_Model):
-    """What is captured, by which satellite, when.
+    """What is captured, by which satellite, when, and what goes down.
 
-    Samples come from an inference trace (recorded or synthetic).  ``samples``
-    rows are simulated: all rows when null; when larger than the trace, rows are
-    drawn with replacement (seeded).  Each sample goes to a satellite
-    (``assignment``) and gets a capture time in ``[0, time.duration_h]``
-    (``arrival``).
+    Samples come from an inference trace (recorded or synthetic).  Before anything
+    is drawn, a **training pool** is held apart for learning policies (synthetic
+    traces generate one; other traces give ``train_rows`` ids, or
+    ``train_fraction`` of them, chosen by a seeded hash): it is never simulated
+    and does not depend on how many samples are.  The simulated samples are drawn
+    from the remaining rows, prefix-stably (a smaller run simulates the first
+    samples of a larger one).
+
+    How many, and when: give ``rate_per_satellite_h`` (captures per satellite and
+    hour over ``time.duration_h``, ``arrival`` periodic or poisson) -- the *load*
+    is then explicit and results under load do not depend on the run's length --
+    or ``samples`` (spread over the duration by ``arrival``).
+
+    ``image_bytes`` says what a downlinked image weighs: ``raw`` = width x height
+    x ``bands`` x ``bytes_per_sample`` (the paper's "raw RS data", §2.1.2),
+    ``png`` / ``jpeg`` = bytes per pixel measured on the bundled images,
+    ``stored`` = the trace's own ``image_bytes`` column.
     """
 
     trace: str = Field(
@@ -679,21 +749,41 @@ class WorkloadSpec(_Model):
     live: LiveSpec | None = Field(
         None, description="Real models to run first (only with trace: live).")
     samples: Integer | None = Field(
-        None, ge=1,
-        description="How many samples to simulate (null = every trace row; more than the trace "
-                    "has = drawn with replacement, seeded).")
+        None, ge=1, le=10_000_000,
+        description="How many samples to simulate (null = every test row of the trace, or "
+                    "rate_per_satellite_h x satellites x duration; more than the trace has = "
+                    "each row repeats, seeded).")
+    rate_per_satellite_h: Number | None = Field(
+        None, gt=0, le=1_000_000,
+        description="Captures per satellite per hour (the load); sets the number of samples "
+                    "(rate x satellites x time.duration_h). Give this or samples, not both.")
+    train_rows: Integer | None = Field(
+        None, ge=0, le=10_000_000,
+        description="Trace rows held apart to train learning policies (null = "
+                    "train_fraction; synthetic traces: the generated pool, capped here).")
     train_fraction: Number = Field(
         0.0, ge=0, lt=1,
-        description="Share of the trace rows held out to train learning policies (paper "
-                    "§3.1: 5 %); never simulated, the same split for every policy.")
+        description="Share of the trace's distinct samples held apart for training when "
+                    "train_rows is null (paper §4.1.2: 5 % of each dataset's train set).")
     assignment: Literal["round_robin", "random"] = Field(
         "round_robin",
         description="How samples are spread over satellites: round_robin = evenly in turn "
                     "(paper §4.1.4: 'evenly distribute the test data'), random = seeded draw.")
-    arrival: Literal["uniform", "poisson", "at_start"] = Field(
+    arrival: Literal["periodic", "uniform", "poisson", "at_start"] = Field(
         "uniform",
-        description="Capture times over [0, duration]: uniform = evenly spaced, poisson = a "
+        description="Capture times over [0, duration]: periodic = every satellite every "
+                    "1/rate hours (staggered), uniform = samples evenly spaced, poisson = a "
                     "seeded Poisson process, at_start = all at time 0.")
+    image_bytes: Literal["raw", "png", "jpeg", "stored"] = Field(
+        "raw",
+        description="Bytes of a downlinked image: raw = width x height x bands x "
+                    "bytes_per_sample (paper §2.1.2: raw RS data), png/jpeg = measured on the "
+                    "bundled images, stored = the trace's image_bytes column.")
+    bands: Integer = Field(3, ge=1, le=1024, description="Spectral bands of a raw image "
+                                                         "(RGB: 3).")
+    bytes_per_sample: Integer = Field(
+        1, ge=1, le=8, description="Bytes per pixel and band of a raw image (8-bit: 1; "
+                                   "Sentinel-2 L1C: 2).")
 
     _resolve_trace = field_validator("trace")(classmethod(
         lambda cls, v, info: v if v in ("synthetic", "live") else _resolve_path(v, info)))
@@ -711,6 +801,12 @@ class WorkloadSpec(_Model):
                                         "the image set)")
         if self.trace != "live" and self.live is not None:
             raise _FieldProblem("live", f"is only used with trace: live (trace is {self.trace!r})")
+        if self.samples is not None and self.rate_per_satellite_h is not None:
+            raise _FieldProblem("rate_per_satellite_h", "and workload.samples both set the number "
+                                                        "of samples; give one of them")
+        if self.arrival == "periodic" and self.rate_per_satellite_h is None:
+            raise _FieldProblem("arrival", "periodic needs workload.rate_per_satellite_h (the "
+                                           "captures per satellite and hour)")
         return self
 
 
@@ -808,6 +904,11 @@ class Scenario(_Model):
     seed: Integer = Field(
         0, ge=0, description="Seed of every random choice in the run (arrivals, assignment, "
                              "satellite selection, synthetic traces).")
+    preset: Literal["physical", "paper-calibrated"] = Field(
+        "physical",
+        description="Models behind unset transport and compute fields: physical = sourced "
+                    "TCP and compute models; paper-calibrated = the effective goodput and "
+                    "ground compute the paper's §2.1.2 numbers imply (labelled model input).")
     time: TimeSpec = Field(default_factory=TimeSpec, description="Start and duration.")
     constellation: ConstellationSpec = Field(
         default_factory=_paper_constellation,

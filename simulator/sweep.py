@@ -6,6 +6,7 @@ A *sweep file* names a base scenario and the values to try::
     description: ...               # optional free text
     base: ../default.yaml          # a scenario file, relative to the sweep file
     mode: grid                     # grid (every combination) | zip (axes paired element-wise)
+    zip: [[policy.allocation, policy.compression.method]]   # optional: axes paired inside a grid
     set: ["workload.train_fraction=0.05"]   # optional fixed overrides (or a mapping key: value)
     axes:
       policy.allocation: [satellite-only, ground-only, spaceverse]
@@ -18,7 +19,9 @@ then one value of every axis applied, exactly like ``spaceverse run --set``
 (``dotted.key=value``, on the file's content before validation).  In ``grid``
 mode the points are the cartesian product of the axes (the last axis varies
 fastest); in ``zip`` mode the axes have equal lengths and point ``i`` takes the
-``i``-th value of every axis.
+``i``-th value of every axis.  A grid may pair some axes with ``zip`` groups:
+the axes of a group have equal lengths, advance together, and count as one
+dimension of the grid (where the group's first axis stands).
 
 Loading
 -------
@@ -95,7 +98,14 @@ network): the parallelism of a sweep is over its points.
 ``accuracy``                      mean score of the finished samples
 ``accuracy_all``                  mean score over all samples, unfinished = 0
                                   (``accuracy_all_samples`` of the summary)
-``in_contact_mean_s``             in-contact latency of finished samples: mean, median, p95
+``preset``                        the scenario's model preset (physical / paper-calibrated)
+``service_mean_s``                service latency (the paper's per-sample metric: each
+``service_p50_s``                 sample alone, no queueing, no wait for contact) over all
+``service_p95_s``                 samples: mean, median, p95
+``service_tx_s_mean``             its transmission part, mean over offloaded samples
+``service_offloaded_mean_s``      service latency of the offloaded samples (mean)
+``in_contact_mean_s``             in-contact latency under load of finished samples: mean,
+                                  median, p95
 ``in_contact_p50_s``
 ``in_contact_p95_s``
 ``end_to_end_mean_s``             end-to-end latency of finished samples: mean and p95
@@ -167,8 +177,9 @@ _LEAD = ["point", "key", "status", "error", "run_dir"]
 _SCENARIO_COLUMNS = ["seed", "policy", "compression"]
 #: Result columns of ``sweep.parquet`` (after the axis columns), in order.
 METRIC_COLUMNS = (
-    ["trace", "synthetic", "score_modelled", "samples", "finished", "offloaded", "accuracy",
-     "accuracy_all", "in_contact_mean_s", "in_contact_p50_s", "in_contact_p95_s",
+    ["trace", "synthetic", "score_modelled", "preset", "samples", "finished", "offloaded",
+     "accuracy", "accuracy_all", "service_mean_s", "service_p50_s", "service_p95_s",
+     "service_tx_s_mean", "service_offloaded_mean_s", "in_contact_mean_s", "in_contact_p50_s", "in_contact_p95_s",
      "end_to_end_mean_s", "end_to_end_p95_s", "offload_fraction", "bytes_raw", "bytes_sent",
      "compression_ratio"]
     + [f"{c}_mean" for c in BREAKDOWN_COLUMNS]
@@ -179,10 +190,10 @@ COLUMNS = _LEAD + _SCENARIO_COLUMNS + METRIC_COLUMNS + ["wall_s"]
 _INT_COLUMNS = {"samples", "finished", "offloaded", "bytes_raw", "bytes_sent",
                 "contact_windows", "satellites", "stations"}
 _BOOL_COLUMNS = {"synthetic", "score_modelled"}
-_STR_COLUMNS = {"trace"}
+_STR_COLUMNS = {"trace", "preset"}
 
 _SAMPLE_NEEDS = ["status", "decision", "bytes_raw", "bytes_sent", "end_to_end_latency_s",
-                 *BREAKDOWN_COLUMNS]
+                 "service_latency_s", "service_tx_s", *BREAKDOWN_COLUMNS]
 
 Progress = Callable[[int, int, str], None]
 
@@ -215,6 +226,10 @@ class SweepSpec(_cfg._Model):
                           "or a mapping dotted.key: value.")
     axes: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(
         ..., min_length=1, description="Dotted scenario path -> list of values to try.")
+    zip: list[Annotated[list[str], Field(min_length=2)]] = Field(
+        default_factory=list,
+        description="Groups of axes that move together inside a grid (equal lengths, paired "
+                    "element-wise), e.g. [[policy.allocation, policy.compression.method]].")
 
     @field_validator("set")
     @classmethod
@@ -251,6 +266,24 @@ class SweepSpec(_cfg._Model):
 
     @model_validator(mode="after")
     def _zip_lengths(self) -> "SweepSpec":
+        seen: dict[str, int] = {}
+        for g, group in enumerate(self.zip):
+            if self.mode == "zip":
+                raise _cfg._FieldProblem(("zip",), "groups are for mode: grid (in mode: zip "
+                                                   "every axis is already paired)")
+            for k, key in enumerate(group):
+                if key not in self.axes:
+                    raise _cfg._FieldProblem(("zip", g, k), f"{_cfg._show(key)} is not an axis "
+                                                            f"(expected one of the keys of axes)")
+                if key in seen:
+                    raise _cfg._FieldProblem(("zip", g, k), f"axis {key} is already in group "
+                                                            f"{seen[key]}")
+                seen[key] = g
+                if len(self.axes[key]) != len(self.axes[group[0]]):
+                    raise _cfg._FieldProblem(
+                        ("axes", key), f"has {len(self.axes[key])} value(s) but {group[0]}, "
+                                       f"zipped with it, has {len(self.axes[group[0]])}; "
+                                       f"zipped axes need equal lengths")
         if self.mode == "zip":
             lengths = {k: len(v) for k, v in self.axes.items()}
             first, n = next(iter(lengths.items()))
@@ -421,10 +454,35 @@ class Sweep:
                        True)
 
     def _combinations(self) -> list[tuple[int, ...]]:
+        """Per point, the index into every axis (grid: last dimension fastest).
+
+        In grid mode each ``zip`` group is one dimension (its axes advance
+        together), placed where its first axis appears.
+        """
+        names = list(self.axes)
         sizes = [len(v) for v in self.axes.values()]
         if self.mode == "zip":
             return [tuple([i] * len(sizes)) for i in range(sizes[0])]
-        return list(itertools.product(*(range(n) for n in sizes)))
+        group_of = {a: g for g, group in enumerate(self.spec.zip) for a in group}
+        dims: list[list[int]] = []
+        placed: dict[int, int] = {}
+        for k, name in enumerate(names):
+            g = group_of.get(name)
+            if g is None:
+                dims.append([k])
+            elif g in placed:
+                dims[placed[g]].append(k)
+            else:
+                placed[g] = len(dims)
+                dims.append([k])
+        out = []
+        for combo in itertools.product(*(range(sizes[d[0]]) for d in dims)):
+            index = [0] * len(names)
+            for d, j in zip(dims, combo):
+                for k in d:
+                    index[k] = j
+            out.append(tuple(index))
+        return out
 
     def _expand(self) -> list[Point]:
         data, lines = _cfg._read_yaml(self._base_text, self.base_source)
@@ -552,6 +610,8 @@ class Sweep:
             body["description"] = self.description
         body.update({"base": str(self.base_path), "mode": self.mode, "set": list(self.set),
                      "axes": {k: list(v) for k, v in self.axes.items()}})
+        if self.spec.zip:
+            body["zip"] = [list(g) for g in self.spec.zip]
         text = yaml.dump(body, Dumper=_cfg._Dumper, sort_keys=False, default_flow_style=False,
                          allow_unicode=True, width=100)
         origin = str(self.path.resolve()) if self.path else self.source
@@ -610,6 +670,14 @@ def _nan(value) -> float:
     return float("nan") if value is None else float(value)
 
 
+def _mean(samples: pd.DataFrame, column: str, rows: np.ndarray) -> float:
+    if column not in samples:
+        return float("nan")
+    values = samples[column].to_numpy(float)[rows]
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if len(values) else float("nan")
+
+
 def point_metrics(summary: dict, samples: pd.DataFrame) -> dict:
     """The result columns of ``sweep.parquet`` for one run (summary + sample log)."""
     status = samples["status"].astype(str).to_numpy()
@@ -618,17 +686,24 @@ def point_metrics(summary: dict, samples: pd.DataFrame) -> dict:
     fo = finished & offload
     fon = finished & ~offload
     ic, e2e = summary.get("in_contact_latency_s") or {}, summary.get("end_to_end_latency_s") or {}
+    sv = summary.get("service_latency_s") or {}
     sent = int(samples["bytes_sent"].to_numpy(np.int64)[offload].sum())
     raw_off = int(samples["bytes_raw"].to_numpy(np.int64)[offload].sum())
     row = {
         "trace": (summary.get("trace") or {}).get("name"),
         "synthetic": bool(summary.get("synthetic", False)),
         "score_modelled": bool(summary.get("score_modelled", False)),
+        "preset": str(summary.get("preset", "physical")),
         "samples": int(summary["samples"]),
         "finished": int(finished.sum()),
         "offloaded": int(offload.sum()),
         "accuracy": _nan(summary.get("accuracy")),
         "accuracy_all": _nan(summary.get("accuracy_all_samples")),
+        "service_mean_s": _nan(sv.get("mean")),
+        "service_p50_s": _nan(sv.get("p50")),
+        "service_p95_s": _nan(sv.get("p95")),
+        "service_tx_s_mean": _mean(samples, "service_tx_s", offload),
+        "service_offloaded_mean_s": _mean(samples, "service_latency_s", offload),
         "in_contact_mean_s": _nan(ic.get("mean")),
         "in_contact_p50_s": _nan(ic.get("p50")),
         "in_contact_p95_s": _nan(ic.get("p95")),
@@ -751,7 +826,11 @@ def _read_back(folder: Path, key: str) -> dict | None:
             logger.warning("%s: run id %s is not the point key %s; recomputing", folder,
                            summary.get("run_id"), key)
             return None
-        samples = pd.read_parquet(folder / "samples.parquet", columns=_SAMPLE_NEEDS)
+        import pyarrow.parquet as pq
+
+        have = set(pq.read_schema(folder / "samples.parquet").names)
+        samples = pd.read_parquet(folder / "samples.parquet",
+                                  columns=[c for c in _SAMPLE_NEEDS if c in have])
         return point_metrics(summary, samples)
     except Exception as exc:  # noqa: BLE001 - an unreadable folder is recomputed
         logger.warning("%s: cannot read the finished run (%s); recomputing", folder, exc)

@@ -70,7 +70,9 @@ def test_default_scenario_is_the_paper_setting():
     assert (s.link.model, s.link.rate_mbps, s.link.availability) == ("constant", 110.67,
                                                                       "orbital")
     assert s.policy.allocation == "spaceverse"
-    assert s.workload.train_fraction == 0.05
+    # the training pool is generated apart from the evaluated samples; the load is explicit
+    assert (s.workload.rate_per_satellite_h, s.workload.arrival) == (4, "periodic")
+    assert (s.workload.image_bytes, s.workload.bands, s.preset) == ("raw", 3, "physical")
     assert s.policy.params == {"stages": 2, "tau": [0.5, 0.4]}
     assert s.policy.compression.method == "multi-scale"
     assert s.policy.compression.params == {"alpha": 0.35, "beta": 0.55, "regions": 100}
@@ -333,7 +335,7 @@ BAD_FILES = [
     ("synthetic block with a trace file", "workload:\n  trace: x.parquet\n  synthetic: {}\n",
      3, "workload.synthetic", "only used with trace: synthetic"),
     ("bad enum", "workload:\n  arrival: sometimes\n", 2, "workload.arrival",
-     "expected one of: uniform, poisson, at_start; got 'sometimes'"),
+     "expected one of: periodic, uniform, poisson, at_start; got 'sometimes'"),
     ("bad link model", "link: {model: fibre}\n", 1, "link.model",
      "expected one of: constant, trace, budget"),
     ("bool as number", "seed: true\n", 1, "seed", "expected an integer, got true"),

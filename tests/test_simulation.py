@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from simulator.links.transport import IdealTransport
 from simulator.engine.simulation import (ContactWindow, NetworkInputs, SampleInputs,
                                          Simulation)
 
@@ -22,10 +23,26 @@ def make_samples(n, *, sats=1, offload=True, bytes_=1_000_000, onboard_s=1.0, gr
                         ground_s=np.full(n, ground_s), priority=priority)
 
 
+class FunctionLink:
+    """A capacity model from two functions (rate and piece length)."""
+
+    name = "test"
+
+    def __init__(self, rate, piece):
+        self.rate_bps, self.piece_s = rate, piece
+
+    def describe(self):
+        return {"model": "test"}
+
+
+def ideal(rate, piece):
+    return IdealTransport(FunctionLink(lambda s, g, t: rate, lambda s, g, t: piece))
+
+
 def make_network(windows, *, rate_bps=8e6, antennas=(1,), gpus=(1,), horizon=math.inf,
                  capacity=math.inf, priority=False, piece=math.inf, slots=1):
     return NetworkInputs(windows=windows, antennas=list(antennas), gpus=list(gpus),
-                         rate_bps=lambda s, g, t: rate_bps, piece_s=lambda s, g, t: piece,
+                         transport=ideal(rate_bps, piece),
                          propagation_s=lambda s, g, t: 0.002, slots=slots,
                          buffer_capacity_bytes=capacity, priority_buffer=priority,
                          horizon_s=horizon)
@@ -121,7 +138,7 @@ def test_conservation(n, sats, seed, rate, piece, antennas, horizon):
         compress_s=rng.uniform(0, 1, n), bytes_sent=rng.integers(1, 5_000_000, n),
         ground_s=rng.uniform(0, 3, n))
     net = NetworkInputs(windows=windows, antennas=[antennas, 1], gpus=[1, 2],
-                        rate_bps=lambda s, g, t: rate, piece_s=lambda s, g, t: piece,
+                        transport=ideal(rate, piece),
                         propagation_s=lambda s, g, t: 0.003, buffer_capacity_bytes=2e7,
                         horizon_s=horizon)
     out = Simulation(samples, net).run()

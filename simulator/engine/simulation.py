@@ -20,11 +20,12 @@ What is simulated, and how (SimPy):
 * **Downlink** (one SimPy process per satellite).  When the buffer is not empty,
   the satellite looks for an open contact window whose station has a free
   antenna (one satellite per antenna), preferring the window that stays open
-  longest, and transmits the head of the buffer at the link model's rate,
-  piece by piece (a piece ends when the sample is sent, the rate may change, or
-  the window closes).  A transfer cut by the end of a window resumes in the next
-  window, possibly at another station: stations are assumed to be joined by a
-  terrestrial network and the sample is processed where its last byte lands.
+  longest, and transmits the head of the buffer over the link's transport
+  (a TCP connection per transfer, or an ideal pipe), piece by piece (a piece
+  ends when the sample is sent, the goodput may change, or the window closes).
+  A transfer cut by the end of a window resumes in the next window on a new
+  connection, possibly at another station: stations are assumed to be joined by
+  a terrestrial network and the sample is processed where its last byte lands.
 * **Ground station.**  After the propagation delay the sample queues for the
   station's GPUs (first come, first served) and runs the ground model.
 
@@ -80,8 +81,7 @@ class NetworkInputs:
     windows: Sequence[Sequence[ContactWindow]]  # per satellite, sorted by rise
     antennas: Sequence[int]                     # per station
     gpus: Sequence[int]                         # per station
-    rate_bps: Callable[[int, int, float], float]
-    piece_s: Callable[[int, int, float], float]
+    transport: object                           # simulator.links.transport.Transport
     propagation_s: Callable[[int, int, float], float]
     slots: int = 1
     buffer_capacity_bytes: float = math.inf
@@ -304,20 +304,40 @@ class Simulation:
                 freed.succeed()
 
     def _transmit(self, sat: _Satellite, win: ContactWindow):
+        """Send the head of the buffer while the window lasts, one transfer per sample.
+
+        Each sample's transfer is a fresh connection of the network's transport
+        (:class:`~simulator.links.transport.Transport`): its pieces come from
+        ``Transfer.step``.  A piece with no goodput is either connection setup
+        (``busy``: it counts as transmission time) or a capacity outage (it
+        counts as waiting for the link).  A transfer cut by the end of the window
+        is abandoned; the next window opens a new connection for what is left.
+        """
         env, net = self.env, self.net
         st = win.station
-        rate_bps, piece_s = net.rate_bps, net.piece_s
+        transport = net.transport
         remaining = self._remaining_bits
         tx_s, tx_pieces, log = self.tx_s, self.tx_pieces, self.transmissions
+        transfer, current = None, -1
         while sat.buffer and env.now < win.set_s:
             i = self._head(sat)
             now = env.now
+            if i != current:
+                transfer, current = transport.open(sat.index, st, now), i
             if tx_pieces[i] == 0:
                 self.tx_start[i] = now
-            rate = rate_bps(sat.index, st, now)
-            piece = min(piece_s(sat.index, st, now), win.set_s - now)
+            rate, hold, busy = transfer.step(now)
+            piece = min(hold, win.set_s - now)
             if rate <= 0.0:
-                yield env.timeout(piece)  # outage: nothing moves
+                if busy:  # connection setup: the link is in use, no payload yet
+                    sat.tx_since = now
+                    yield env.timeout(piece)
+                    sat.tx_since = None
+                    sat.tx_cum += piece
+                    tx_s[i] += piece
+                else:     # outage: nothing moves
+                    yield env.timeout(piece)
+                transfer.advance(piece, 0.0)
                 continue
             need = remaining[i] / rate
             finishes = need <= piece
@@ -327,6 +347,7 @@ class Simulation:
             sat.tx_since = None
             sat.tx_cum += dt
             sent_bits = remaining[i] if finishes else dt * rate
+            transfer.advance(dt, sent_bits)
             remaining[i] -= sent_bits
             tx_s[i] += dt
             tx_pieces[i] += 1

@@ -30,6 +30,7 @@ from ..orbits.contacts import SatelliteOrbit, cached_contacts
 from ..orbits.stations import GroundStation, resolve_stations
 from ..policies.allocation import PolicyContext, get_policy, stage_name
 from ..policies.compression import get_compression
+from .service import service_latency
 from .simulation import ContactWindow, NetworkInputs, SampleInputs, Simulation
 from .workload import spread_samples
 
@@ -63,6 +64,7 @@ class World:
     link_info: dict
     train_samples: int = 0
     plan_notes: dict = dataclasses.field(default_factory=dict)
+    model_info: dict = dataclasses.field(default_factory=dict)
 
 
 @contextmanager
@@ -148,8 +150,8 @@ def _stations(scenario) -> list[GroundStation]:
     return out
 
 
-def _link(scenario, orbits, stations, start, windows):
-    """rate_bps(sat, st, t), piece_s(sat, st, t), propagation_s(sat, st, t), description."""
+def _capacity(scenario, orbits, stations, start):
+    """The link's capacity model (``link.model``) and the pass geometry it built, if any."""
     from ..links import BudgetLink, ConstantLink, TraceLink
     from ..orbits.geometry import PassGeometry
 
@@ -170,25 +172,68 @@ def _link(scenario, orbits, stations, start, windows):
         b = cfg.budget
         kwargs = b.model_dump() if b is not None else {}
         model = BudgetLink(geometry, **kwargs)
+    return model, geometry
+
+
+def _propagation(scenario, orbits, stations, start, windows, geometry):
+    """``propagation_s(sat, station, t)``: the slant-range light time (0 when switched off)."""
+    cfg = scenario.link
     if cfg.propagation_delay and cfg.availability == "orbital":
-        from ..orbits.geometry import RangeTable
+        from ..orbits.geometry import PassGeometry, RangeTable
 
         ranges = RangeTable(geometry or PassGeometry(orbits, stations, start), windows)
 
         def propagation(sat, st, t):
             return ranges.range_km(sat, st, t) / SPEED_OF_LIGHT_KM_S
     elif cfg.propagation_delay:
+        # Always connected (the paper's measurement): the station is straight below, so
+        # the slant range is the satellite's altitude (its lowest possible value).
         from ..orbits.constellations import mean_altitude_km
 
         altitude = [mean_altitude_km(o) for o in orbits]
 
-        def propagation(sat, st, t):  # always connected: straight down
+        def propagation(sat, st, t):
             return altitude[sat] / SPEED_OF_LIGHT_KM_S
     else:
         def propagation(sat, st, t):
             return 0.0
-    info = {"model": cfg.model, "availability": cfg.availability, **model.describe()}
-    return model.rate_bps, model.piece_s, propagation, info
+    return propagation
+
+
+def _transport(scenario, capacity, propagation, calibrated: dict | None):
+    """The link's transport (``link.transport``, or the preset's) and its description."""
+    from ..links import transport as tp
+
+    cfg = scenario.link.transport
+    model = cfg.model if cfg is not None else (
+        "goodput" if scenario.preset == "paper-calibrated" else "tcp")
+    if model == "ideal":
+        return tp.IdealTransport(capacity)
+    if model == "goodput":
+        goodput = cfg.goodput_mbps if cfg is not None and cfg.goodput_mbps is not None else None
+        per_transfer = (cfg.per_transfer_s if cfg is not None and cfg.per_transfer_s is not None
+                        else 0.0)
+        if goodput is None:
+            if calibrated is None:
+                raise InputError("link.transport.goodput_mbps is required with model: goodput "
+                                 "(or use preset: paper-calibrated for the derived value)")
+            goodput = calibrated["goodput_mbps"]
+        return tp.GoodputTransport(goodput, per_transfer_s=per_transfer)
+    options = {}
+    if cfg is not None:
+        for key in ("loss_rate", "mss_bytes", "mtu_bytes", "initial_window_segments",
+                    "handshake_rtts", "receive_window_bytes"):
+            value = getattr(cfg, key)
+            if value is not None:
+                options[key] = value
+        options["throughput_model"] = cfg.throughput_model
+    ground_rtt_s = (cfg.ground_rtt_ms / 1000.0 if cfg is not None and cfg.ground_rtt_ms is not None
+                    else tp.GROUND_RTT_S)
+
+    def rtt_s(sat, st, t):
+        return 2.0 * propagation(sat, st, t) + ground_rtt_s
+
+    return tp.TcpTransport(capacity, rtt_s=rtt_s, **options)
 
 
 def _onboard_seconds(table: pd.DataFrame, compute, stage: np.ndarray, points: int,
@@ -268,22 +313,63 @@ def record_live(live, stage_tokens: int):
                         source=f"recorded live on {onboard.device_name} over {live.dataset}")
 
 
-def _backend(scenario, rng, stage_tokens: int = 16):
-    from ..inference.cached import CachedBackend
+def _trace(scenario, stage_tokens: int, n_needed: int | None):
+    """The scenario's trace: generated, recorded live, or read from a file."""
     from ..inference.synthetic import generate_synthetic
     from ..inference.traces import read_trace
 
     wl = scenario.workload
-    seed = int(rng.integers(0, 2**31 - 1))
     if wl.trace == "live":
-        trace = record_live(wl.live, stage_tokens)
-    elif wl.trace == "synthetic":
+        return record_live(wl.live, stage_tokens)
+    if wl.trace == "synthetic":
         syn = wl.synthetic
         kwargs = syn.model_dump(exclude_none=True) if syn is not None else {}
-        trace = generate_synthetic(seed=scenario.seed, **kwargs)
+        # the generator is prefix-stable: generating more rows than asked changes none
+        kwargs["samples"] = max(int(kwargs.get("samples", 1)), int(n_needed or 0))
+        return generate_synthetic(seed=scenario.seed, **kwargs)
+    return read_trace(_resolve_path(wl.trace, scenario))
+
+
+def _workload(scenario, rng, stage_tokens: int, n_satellites: int):
+    """``(backend, samples table, training table)`` of a scenario.
+
+    The training pool is held apart first (:func:`simulator.inference.split.split_trace`),
+    then the simulated samples are drawn from the other rows: in order for a
+    synthetic trace (its rows are independent draws, generated prefix-stably), by
+    seeded permutation cycles otherwise (:func:`~simulator.inference.split.draw_rows`).
+    Either way a run of ``k`` samples simulates the first ``k`` samples of a longer
+    run.  Image bytes follow ``workload.image_bytes``.
+    """
+    from ..inference.cached import CachedBackend
+    from ..inference.image_bytes import image_bytes
+    from ..inference.split import draw_rows, split_trace
+    from ..inference.traces import Trace
+    from .workload import sample_count
+
+    wl = scenario.workload
+    n = sample_count(samples=wl.samples, rate_per_satellite_h=wl.rate_per_satellite_h,
+                     satellites=n_satellites, duration_h=scenario.time.duration_h)
+    seed = int(rng.integers(0, 2**31 - 1))
+    trace = _trace(scenario, stage_tokens, n)
+    test, train = split_trace(trace.table, train_rows=wl.train_rows,
+                              train_fraction=wl.train_fraction or None, seed=scenario.seed)
+    meta = dict(trace.meta)
+    if "n_samples" in meta:
+        meta["n_samples"] = len(test)
+    pool = Trace(test, meta, path=getattr(trace, "path", None))
+    if wl.trace == "synthetic" and "split" in trace.table.columns:
+        rows = np.arange(len(test) if n is None else n) % len(test)
     else:
-        trace = read_trace(_resolve_path(wl.trace, scenario))
-    return CachedBackend(trace, samples=wl.samples, seed=seed)
+        rows = draw_rows(len(test), n, seed)
+    backend = CachedBackend(pool, rows=rows, seed=seed)
+    table = backend.columns().reset_index(drop=True)
+    for part in (table, train):
+        if len(part):
+            part["image_bytes"] = image_bytes(
+                part["image_width_px"].to_numpy(), part["image_height_px"].to_numpy(),
+                wl.image_bytes, bands=wl.bands, bytes_per_sample=wl.bytes_per_sample,
+                stored=part["image_bytes"].to_numpy())
+    return backend, table, train
 
 
 @dataclass
@@ -310,7 +396,8 @@ def _resolve(scenario, rngs) -> _Resolved:
     for side in ("satellite", "ground"):
         cfg = getattr(scenario.compute, side)
         with _field(scenario, f"compute.{side}"):
-            computes[side] = load_compute(cfg.device, cfg.model, cfg.overrides)
+            computes[side] = load_compute(cfg.device, cfg.model, cfg.overrides,
+                                          max_pixels=scenario.compute.max_pixels)
     params = dict(scenario.policy.params)
     with _field(scenario, "policy.params"):
         points = int(params.get("stages", 2))
@@ -342,7 +429,7 @@ def build_world(scenario) -> World:
     """Resolve a validated scenario into a ready-to-run :class:`World`."""
     from ..orbits.frames import as_utc
     from ..orbits.tle import epoch_warnings
-
+    
     rngs = _rngs(scenario.seed)
     r = _resolve(scenario, rngs)
     orbits, const, stations = r.orbits, r.constellation, r.stations
@@ -353,12 +440,15 @@ def build_world(scenario) -> World:
     duration_s = scenario.time.duration_h * 3600.0
     horizon_s = duration_s + scenario.time.drain_h * 3600.0
     sat_cfg, gs_cfg = scenario.compute.satellite, scenario.compute.ground
+    wl = scenario.workload
 
     with _field(scenario, "workload"):
-        backend = _backend(scenario, rngs["trace"], stage_tokens)
-    table, train = _split(backend.columns().reset_index(drop=True),
-                          scenario.workload.train_fraction, rngs["split"])
+        backend, table, train = _workload(scenario, rngs["trace"], stage_tokens, len(orbits))
     n = len(table)
+    with _field(scenario, "compute"):
+        for cm in (r.sat_compute, r.ground_compute):
+            if n and hasattr(cm, "check_fits"):
+                cm.check_fits(table["image_width_px"].to_numpy(), table["image_height_px"].to_numpy())
 
     if scenario.link.availability == "always":
         contacts = pd.DataFrame()
@@ -367,17 +457,32 @@ def build_world(scenario) -> World:
         contacts = cached_contacts(orbits, stations, start, horizon_s,
                                    step_s=scenario.time.contact_step_s)
         windows = _windows_by_satellite(contacts, orbits, stations)
+
+    calibration = None
+    ground_compute = r.ground_compute
+    if scenario.preset == "paper-calibrated":
+        from ..presets import paper_calibration
+
+        calibration = paper_calibration(r.sat_compute, r.ground_compute)
+        ground_compute = dataclasses.replace(
+            r.ground_compute, time_scale=r.ground_compute.time_scale
+            * calibration["ground_time_scale"])
     with _field(scenario, "link"):
-        rate, piece, propagation, link_info = _link(scenario, orbits, stations, start, windows)
+        capacity, geometry = _capacity(scenario, orbits, stations, start)
+        propagation = _propagation(scenario, orbits, stations, start, windows, geometry)
+        transport = _transport(scenario, capacity, propagation, calibration)
+    link_info = {"model": scenario.link.model, "availability": scenario.link.availability,
+                 **capacity.describe(), "transport": transport.describe()}
 
     def stage_seconds(stage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if scenario.compute.timing == "measured":
             with _field(scenario, "compute.timing"):
                 return _measured_seconds(table, backend, stage, points, stage_tokens)
         return (_onboard_seconds(table, r.sat_compute, stage, points, stage_tokens),
-                _ground_seconds(table, r.ground_compute))
+                _ground_seconds(table, ground_compute))
 
-    estimates = _estimates(table, stage_seconds, points, windows, horizon_s, rate)
+    estimates = _estimates(table, stage_seconds, points, windows, horizon_s, transport,
+                           propagation)
     ctx = PolicyContext(table, points, stage_tokens, rngs["policy"], train=train,
                         estimates=estimates, trace_meta=getattr(backend, "meta", {}) or {},
                         cache_dir=_policy_cache())
@@ -386,9 +491,9 @@ def build_world(scenario) -> World:
     with _field(scenario, "policy.compression"):
         compressed = comp.apply(table, rngs["compression"])
 
-    sat_idx, capture = spread_samples(n, len(orbits), duration_s,
-                                      assignment=scenario.workload.assignment,
-                                      arrival=scenario.workload.arrival, rng=rngs["workload"])
+    sat_idx, capture = spread_samples(n, len(orbits), duration_s, assignment=wl.assignment,
+                                      arrival=wl.arrival, rng=rngs["workload"],
+                                      rate_per_satellite_h=wl.rate_per_satellite_h)
     onboard_s, ground_s = stage_seconds(plan.stage)
     priority = table["onboard_confidence"].to_numpy(float) if (
         scenario.buffer.discipline == "priority" and "onboard_confidence" in table) else None
@@ -408,56 +513,74 @@ def build_world(scenario) -> World:
                           offload=offload, compress_s=compress_s, bytes_sent=bytes_sent,
                           ground_s=ground_s, priority=priority)
     network = NetworkInputs(windows=windows, antennas=[s.antennas for s in stations],
-                            gpus=[gs_cfg.gpus] * len(stations), rate_bps=rate, piece_s=piece,
+                            gpus=[gs_cfg.gpus] * len(stations), transport=transport,
                             propagation_s=propagation, slots=sat_cfg.slots,
                             buffer_capacity_bytes=scenario.buffer.capacity_mb * 1e6,
                             priority_buffer=scenario.buffer.discipline == "priority",
                             horizon_s=horizon_s)
     score = np.where(offload, ground_score, table["onboard_score"].to_numpy(float))
+    from ..inference.image_bytes import describe as describe_bytes
+
+    model_info = {
+        "preset": scenario.preset,
+        "image_bytes": describe_bytes(wl.image_bytes, bands=wl.bands,
+                                      bytes_per_sample=wl.bytes_per_sample),
+        "compute": {"satellite": _describe_compute(r.sat_compute),
+                    "ground": _describe_compute(ground_compute)},
+        "paper_calibration": calibration,
+        "unverified_constants": _unverified(),
+        "load": {"rate_per_satellite_h": wl.rate_per_satellite_h, "arrival": wl.arrival,
+                 "samples": n, "satellites": len(orbits),
+                 "duration_h": scenario.time.duration_h},
+    }
     return World(scenario=scenario, orbits=orbits, stations=stations, start=start,
                  horizon_s=horizon_s, contacts=contacts, backend=backend, samples_table=table,
                  sample_inputs=inputs, network=network, plan_stage=plan.stage, points=points,
                  score=score, score_modelled=bool(compressed.modelled) and not bypass,
                  onboard_score=table["onboard_score"].to_numpy(float), policy=policy,
                  compression=comp, link_info=link_info, train_samples=len(train),
-                 plan_notes=dict(plan.notes))
+                 plan_notes=dict(plan.notes), model_info=model_info)
 
 
-def _split(table: pd.DataFrame, fraction: float, rng) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Hold out a seeded ``fraction`` of the trace rows for training; simulate the rest.
+def _unverified() -> list:
+    from ..compute import unverified_constants
 
-    The split is by underlying trace row (``trace_row`` when rows were drawn with
-    replacement, else ``sample_id``), so a row is never in both parts, and it does
-    not depend on the policy: every policy is evaluated on the same samples.
+    return unverified_constants()
+
+
+def _describe_compute(cm) -> dict:
+    describe = getattr(cm, "describe", None)
+    if describe is not None:
+        return describe()
+    return {"device": cm.device.name, "model": cm.model.name}
+
+
+def _estimates(table, stage_seconds, points, windows, horizon_s, transport,
+               propagation) -> dict:
+    """Per-sample cost estimates a policy may weigh (see PolicyContext).
+
+    ``tx_s`` is each sample's raw image sent alone over the run's transport at
+    the start of its satellite's first contact (station 0, satellite 0 when
+    there are no windows) -- the service-latency view of the downlink.
     """
-    if fraction <= 0 or len(table) == 0:
-        return table, table.iloc[0:0]
-    key = table["trace_row"] if "trace_row" in table else table["sample_id"]
-    ids = np.array(sorted(pd.unique(key.astype(str))))
-    n_train = int(round(fraction * len(ids)))
-    if n_train == 0:
-        return table, table.iloc[0:0]
-    if n_train >= len(ids):
-        raise InputError(f"workload.train_fraction {fraction} leaves no sample to simulate")
-    train_ids = set(rng.choice(ids, size=n_train, replace=False).tolist())
-    mask = key.astype(str).isin(train_ids).to_numpy()
-    return (table.loc[~mask].reset_index(drop=True), table.loc[mask].reset_index(drop=True))
-
-
-def _estimates(table, stage_seconds, points, windows, horizon_s, rate_bps) -> dict:
-    """Per-sample cost estimates a policy may weigh (see PolicyContext)."""
     n = len(table)
     onboard = np.zeros((n, points + 2))
     ground = np.zeros(n)
     for k in range(points + 2):
         onboard[:, k], ground = stage_seconds(np.full(n, k))
-    try:
-        nominal = float(rate_bps(0, 0, 0.0))
-    except Exception:  # a geometry-based link may have no rate at t = 0
-        nominal = float("nan")
-    if not nominal > 0:
-        nominal = 100e6
     image_bytes = table["image_bytes"].to_numpy(float)
+    sat, st, t0 = 0, 0, 0.0
+    for k, sat_windows in enumerate(windows):
+        if sat_windows:
+            first = min(sat_windows, key=lambda w: w.rise_s)
+            sat, st, t0 = k, first.station, first.rise_s
+            break
+    try:
+        tx = np.array([transport.alone_seconds(sat, st, t0, b) for b in image_bytes]) \
+            if n <= 5000 else _tx_by_quantiles(transport, sat, st, t0, image_bytes)
+        tx = tx + propagation(sat, st, t0)
+    except InputError:
+        tx = np.full(n, np.nan)
     # Mean residual wait for a contact, for a capture at a random time: sum(gap^2) / (2 T).
     waits = []
     for sat_windows in windows:
@@ -469,9 +592,20 @@ def _estimates(table, stage_seconds, points, windows, horizon_s, rate_bps) -> di
             t = max(t, set_)
         acc += max(0.0, horizon_s - t) ** 2
         waits.append(acc / (2 * horizon_s) if math.isfinite(horizon_s) else 0.0)
+    big = float(np.median(image_bytes)) if n else 1e6
+    one = transport.alone_seconds(sat, st, t0, big) if n else float("nan")
+    nominal = big * 8 / one if one and one > 0 else float("nan")
     return {"onboard_s_at_stage": onboard, "ground_s": ground,
-            "tx_s": image_bytes * 8 / nominal, "image_bytes": image_bytes,
-            "contact_wait_s": float(np.mean(waits)) if waits else 0.0, "rate_bps": nominal}
+            "tx_s": tx, "image_bytes": image_bytes,
+            "contact_wait_s": float(np.mean(waits)) if waits else 0.0,
+            "rate_bps": nominal}
+
+
+def _tx_by_quantiles(transport, sat, st, t0, sizes: np.ndarray) -> np.ndarray:
+    """Transfer times of many sizes: exact at 257 size quantiles, interpolated between."""
+    grid = np.unique(np.quantile(sizes, np.linspace(0, 1, 257)))
+    times = np.array([transport.alone_seconds(sat, st, t0, b) for b in grid])
+    return np.interp(sizes, grid, times)
 
 
 def _policy_cache() -> Path:
@@ -514,6 +648,12 @@ def sample_log(world: World, out) -> pd.DataFrame:
     status = out.status.astype(str)
     finished = np.isin(status, ["onboard", "ground"])
     score = np.where(finished, world.score, np.nan)
+    service = service_latency(satellite=inp.satellite, capture_s=inp.capture_s,
+                              offload=inp.offload, onboard_s=inp.onboard_s,
+                              compress_s=inp.compress_s, bytes_sent=inp.bytes_sent,
+                              ground_s=inp.ground_s, windows=world.network.windows,
+                              transport=world.network.transport,
+                              propagation_s=world.network.propagation_s)
     samples = pd.DataFrame({
         "sample_id": table["sample_id"].astype(str).to_numpy(),
         "task": table["task"].astype(str).to_numpy(),
@@ -535,6 +675,8 @@ def sample_log(world: World, out) -> pd.DataFrame:
         "propagation_s": out.propagation_s,
         "ground_queue_s": out.ground_start_s - out.ground_arrival_s,
         "ground_s": np.where(inp.offload, out.ground_end_s - out.ground_start_s, 0.0),
+        "service_latency_s": service["service_latency_s"],
+        "service_tx_s": service["service_tx_s"],
         "in_contact_latency_s": in_contact,
         "end_to_end_latency_s": e2e,
         "score": score,
@@ -583,6 +725,7 @@ def run_scenario(scenario, *, out_dir: str | Path | None = None,
         "train_samples": world.train_samples,
         "policy_notes": world.plan_notes,
         "dropped_bytes": float(out.dropped_bytes),
+        **world.model_info,
     }
     summary = summarize(samples, policy=world.policy.describe(),
                         compression=world.compression.describe(),

@@ -8,10 +8,13 @@ holds, reproducibly:
 * ``samples <= len(trace)``: the first ``samples`` rows of a seeded random
   permutation -- a subset without replacement.  With one seed a smaller
   subset is a prefix of a larger one, so sweeps over ``samples`` are nested;
-* ``samples > len(trace)``: ``samples`` rows drawn uniformly *with*
-  replacement using the seed.  Repeated rows get unique ids: the second
-  occurrence of ``"a"`` is ``"a~r1"``, the third ``"a~r2"``; the column
-  ``trace_row`` keeps the original row index.
+* ``samples > len(trace)``: rows come in cycles, each a fresh seeded
+  permutation of the trace (:func:`simulator.inference.split.draw_rows`), so
+  every row repeats about equally often and a smaller draw is still a prefix of
+  a larger one.  Repeated rows get unique ids: the second occurrence of ``"a"``
+  is ``"a~r1"``, the third ``"a~r2"``; the column ``trace_row`` keeps the
+  original row index;
+* ``rows``: exactly these trace row indices (the engine draws them itself).
 
 ::
 
@@ -51,17 +54,11 @@ def select_rows(n_trace: int, samples: int | None, seed: int) -> np.ndarray:
     >>> select_rows(10, 3, 7).tolist() == select_rows(10, 5, 7)[:3].tolist()
     True
     """
+    from simulator.inference.split import draw_rows
+
     if n_trace < 1:
         raise InputError("cannot replay an empty trace; expected at least one sample")
-    if samples is None:
-        return np.arange(n_trace)
-    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
-        raise InputError(f"samples={samples!r}; expected a whole number >= 1 (or None for all rows)")
-    rng = np.random.default_rng(seed)
-    if samples <= n_trace:
-        return rng.permutation(n_trace)[:samples]
-    log.info("drawing %d samples with replacement from a trace of %d", samples, n_trace)
-    return rng.integers(0, n_trace, size=samples)
+    return draw_rows(n_trace, samples, seed)
 
 
 def _unique_ids(ids: np.ndarray) -> np.ndarray:
@@ -77,13 +74,15 @@ def _unique_ids(ids: np.ndarray) -> np.ndarray:
 class CachedBackend:
     """An :class:`~simulator.inference.InferenceBackend` that replays a trace."""
 
-    def __init__(self, trace: Trace, *, samples: int | None = None, seed: int = 0) -> None:
+    def __init__(self, trace: Trace, *, samples: int | None = None, seed: int = 0,
+                 rows: np.ndarray | None = None) -> None:
         trace.validate()
         self.trace = trace
         self.name = trace.name
         self.synthetic = trace.synthetic
         self.seed = seed
-        rows = select_rows(len(trace), samples, seed)
+        rows = (select_rows(len(trace), samples, seed) if rows is None
+                else np.asarray(rows, dtype=np.int64))
         table = trace.table.iloc[rows].reset_index(drop=True)
         table = table.drop(columns=["trace_row"], errors="ignore")
         table.insert(0, "trace_row", rows.astype(np.int64))

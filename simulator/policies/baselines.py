@@ -33,12 +33,19 @@ source of the paper's +69.9 % latency), with the full image (no compression:
   answer is more likely wrong than right.  (Grace, the SpaceVerse group's sister
   paper, uses 0.75 on the *uncalibrated* geometric mean of token probabilities;
   raw LLM probabilities are over-confident, so that cut is not transferable.)
-* **Weighted ensemble.**  For an offloaded sample both answers exist: the final
-  answer is the onboard one if ``w * c_onboard > (1 - w) * c_ground`` else the
-  ground one (default ``w = 0.5``).  ``c_ground`` is the per-sample
-  ``ground_confidence`` column when a trace has one, else a constant: the ground
-  model's accuracy on the training split.  The chosen answer's score is returned
-  as ``Plan.offload_score``.  Tabi's attention-based word pruning shortens the
+* **Weighted ensemble** (research note ml-baselines.md §2.3.5).  For an
+  offloaded sample both answers exist.  For closed answer sets (classification,
+  multiple choice, short VQA answers) the combined distribution is
+  ``P(a) = w P_s(a) + (1 - w) P_g(a)`` with the confidence weight
+  ``w = c_s / (c_s + c_g)`` (or a fixed ``weight`` parameter) and the answer is
+  its argmax.  With only each model's chosen answer and its confidence known
+  (``P_s(a_s) = c_s``, ``P_g(a_g) = c_g``), the answers agree or the argmax is the
+  onboard answer iff ``w c_s > (1 - w) c_g``.  ``c_g`` is the per-sample
+  ``ground_confidence`` column (the ground model's token probability) when the
+  trace has one, else a constant: the ground model's accuracy on the training
+  split.  Free-text and box answers have no distribution to mix: the ground
+  answer is used.  The chosen answer's score is returned as
+  ``Plan.offload_score``.  Tabi's attention-based word pruning shortens the
   prompt only; it is left out (it changes no byte of the image downlink).
 * **Fallbacks** when the trace has no token probabilities (``onboard_confidence``
   missing, or a 0/1 agreement signal as in the UCM/AID traces — detected from the
@@ -275,12 +282,13 @@ class Tabi(AllocationPolicy):
     accepts = ("threshold", "weight")
     sends_full_image = True
 
-    DEFAULTS = {"threshold": 0.5, "weight": 0.5}
+    DEFAULTS = {"threshold": 0.5, "weight": None}
 
     def __init__(self, **params: Any):
         super().__init__(**params)
         self.threshold = _number(self.params, "threshold", self.DEFAULTS["threshold"], 0.0, 1.0)
-        self.weight = _number(self.params, "weight", self.DEFAULTS["weight"], 0.0, 1.0)
+        self.weight = (None if self.params.get("weight") is None
+                       else _number(self.params, "weight", 0.5, 0.0, 1.0))
 
     def describe(self) -> dict:
         return {"name": self.name, "threshold": self.threshold, "weight": self.weight}
@@ -340,18 +348,41 @@ class Tabi(AllocationPolicy):
             acc = float(ctx.train["ground_score"].to_numpy(float).mean())
             c_ground = np.full(n, acc)
             notes["ground_confidence"] = f"constant: ground model's training accuracy {acc:.4f}"
-        keep_onboard_answer = self.weight * conf > (1.0 - self.weight) * c_ground
+        if self.weight is None:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                w = np.where(conf + c_ground > 0, conf / (conf + c_ground), 0.5)
+        else:
+            w = np.full(n, self.weight)
+        closed = _closed_answers(samples)
+        keep_onboard_answer = closed & (w * conf > (1.0 - w) * c_ground)
         ensemble = np.where(keep_onboard_answer, samples["onboard_score"].to_numpy(float),
                             samples["ground_score"].to_numpy(float))
         notes.update({
             "threshold": self.threshold,
-            "ensemble_weight": self.weight,
+            "ensemble_weight": ("confidence-weighted c_s / (c_s + c_g)" if self.weight is None
+                                else self.weight),
+            "ensemble_closed_answer_share": round(float(closed.mean()) if n else 0.0, 4),
             "offload_fraction": round(float(offload.mean()) if n else 0.0, 4),
             "offloaded_answered_onboard_by_ensemble": int((offload & keep_onboard_answer).sum()),
             "train_samples": int(len(ctx.train)),
         })
         return Plan(offload.astype(bool), np.full(n, ctx.final_stage, dtype=int),
                     offload_score=ensemble, notes=notes)
+
+
+def _closed_answers(table: pd.DataFrame) -> np.ndarray:
+    """Rows whose answers come from a closed set (the ensemble can mix them).
+
+    Classification and multiple choice always; VQA when both answers are short
+    (at most three words, e.g. yes/no or a count); detection boxes and free text
+    never.
+    """
+    tasks = (table["task"].astype(str).str.lower().to_numpy() if "task" in table
+             else np.full(len(table), ""))
+    short = np.array([len(str(a).split()) <= 3 and len(str(b).split()) <= 3
+                      for a, b in zip(table["onboard_answer"], table["ground_answer"])],
+                     dtype=bool) if len(table) else np.zeros(0, dtype=bool)
+    return np.isin(tasks, ["classification", "mcq"]) | ((tasks == "vqa") & short)
 
 
 # --------------------------------------------------------------------------- AI-RG
@@ -372,7 +403,7 @@ class ActiveInferenceRG(AllocationPolicy):
 
     DEFAULTS = {"latency_weight": 1.0 / 64.0, "guidance_weight": 0.01, "iterations": 30,
                 "population": 500, "elite_fraction": 0.1, "batch": 32,
-                "count_contact_wait": True, "act": "sample"}
+                "count_contact_wait": False, "act": "sample"}
 
     def __init__(self, **params: Any):
         super().__init__(**params)

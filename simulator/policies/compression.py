@@ -20,7 +20,8 @@ seconds spent compressing, and the effect on the ground model's score
 ``uniform-downsample``
     The whole image downsampled by the linear ``factor`` (default 2).
 
-Common parameters of the image methods: ``format`` png|jpeg (default png),
+Common parameters of the image methods: ``format`` png|jpeg|raw (default: the
+workload's ``image_bytes`` encoding; ``raw`` sends the kept pixels unencoded),
 ``quality`` (JPEG, default 90), ``fill`` (value of dropped pixels, default 0),
 ``encode_s_per_mp`` and ``attention_s`` (onboard cost, below).
 
@@ -254,7 +255,7 @@ _FULL_BYTES: dict[tuple, int] = {}
 CALIBRATION_SEED = 0
 
 COMMON_PARAMS = ("regions", "format", "quality", "fill", "encode_s_per_mp", "attention_s")
-DEFAULT_ENCODE_S_PER_MP = {"png": 0.45, "jpeg": 0.01}
+DEFAULT_ENCODE_S_PER_MP = {"png": 0.45, "jpeg": 0.01, "raw": 0.0}
 DEFAULT_ATTENTION_S = 0.05
 
 
@@ -299,7 +300,7 @@ class ImageCompression(CompressionPolicy):
         try:
             fmt = ms.check_format(cfg["format"])
         except InputError:
-            raise self._error("format", f"{cfg['format']!r}; expected png or jpeg") from None
+            raise self._error("format", f"{cfg['format']!r}; expected png, jpeg or raw") from None
         out["format"] = fmt.lower()
         try:
             out["quality"] = ms._check_quality(cfg["quality"])

@@ -107,7 +107,7 @@ IMAGE_HEADER_BYTES = 16
 #: Bytes of each tile's header: region index (2 B), tile length (4 B), spare (2 B).
 REGION_HEADER_BYTES = 8
 
-FORMATS = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG"}
+FORMATS = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "raw": "RAW"}
 NORMALIZE = ("minmax", "none")
 SCORERS = ("clip", "boxes", "proxy")
 SCORER_LABELS = {
@@ -133,10 +133,13 @@ def _finite(value, what: str) -> float:
 
 
 def check_format(fmt: str) -> str:
-    """``"png"``/``"PNG"``/``"jpeg"``/``"jpg"`` -> PIL's format name (``"PNG"`` or ``"JPEG"``)."""
+    """``"png"``/``"jpeg"``/``"jpg"``/``"raw"`` (any case) -> ``"PNG"``, ``"JPEG"`` or ``"RAW"``.
+
+    ``RAW`` sends the pixels as they are (bands x 8 bit), as the paper's raw RS data.
+    """
     key = str(fmt).strip().lower()
     if key not in FORMATS:
-        raise InputError(f"format is {fmt!r}; expected png or jpeg")
+        raise InputError(f"format is {fmt!r}; expected png, jpeg or raw")
     return FORMATS[key]
 
 
@@ -267,9 +270,13 @@ def _as_codec_image(image: Image.Image) -> Image.Image:
 
 
 def encode(image: Image.Image, fmt: str = "PNG", quality: int = 90) -> bytes:
-    """``image`` encoded with PIL: ``PNG`` (default settings, lossless) or ``JPEG`` at ``quality``."""
+    """``image`` encoded with PIL: ``PNG`` (default settings, lossless), ``JPEG`` at
+    ``quality``, or ``RAW`` (the pixel bytes, no encoding)."""
     buffer = io.BytesIO()
-    if check_format(fmt) == "JPEG":
+    kind = check_format(fmt)
+    if kind == "RAW":
+        return image.tobytes()
+    if kind == "JPEG":
         image.save(buffer, "JPEG", quality=int(quality))
     else:
         image.save(buffer, "PNG")

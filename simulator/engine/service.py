@@ -1,0 +1,111 @@
+"""Service latency: what one sample costs when it has the system to itself.
+
+The SpaceVerse paper reports an "average per-sample inference latency" (§4.2):
+the time one sample takes through onboard inference, the downlink and ground
+inference, measured one sample at a time.  The simulation also knows *latency
+under load* (samples queue behind each other for the onboard accelerator, the
+buffer, the antenna and the ground GPUs, and wait for contact windows); this
+module computes the paper's metric, which depends on nothing but the sample
+itself:
+
+* kept onboard: the onboard compute up to the final answer;
+* offloaded: onboard compute up to the decision + compression + the transfer of
+  its bytes on a fresh connection with nothing else on the link + the light
+  time + the ground model's compute.
+
+Waiting for a contact window is left out, as the paper leaves it out; the
+transfer starts when the sample is ready if a window is open then (the window
+the engine would pick: the one that stays open longest), else when the next
+window opens, and the capacity, round-trip time and light time are those of
+that moment.  An offloaded sample with no contact after it is ready has no
+service latency (``nan``); the summary counts them.
+
+>>> import numpy as np
+>>> from simulator.engine.simulation import ContactWindow
+>>> windows = [[ContactWindow(100.0, 400.0, 0), ContactWindow(300.0, 900.0, 1)]]
+>>> st, start = first_contact(windows, np.array([0]), np.array([350.0]))
+>>> st.tolist(), start.tolist()        # both open at 350 s: the one that stays open longest
+([1], [350.0])
+>>> first_contact(windows, np.array([0, 0]), np.array([50.0, 950.0]))[1].tolist()
+[100.0, nan]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def first_contact(windows, satellite: np.ndarray, ready_s: np.ndarray):
+    """Station index and start time of the first transfer opportunity of each sample.
+
+    ``windows[sat]`` lists :class:`~simulator.engine.simulation.ContactWindow`.
+    Returns ``(station, start_s)``: -1 / ``nan`` where no window is open at or
+    after ``ready_s``.
+    """
+    n = len(ready_s)
+    station = np.full(n, -1, dtype=np.int64)
+    start = np.full(n, np.nan)
+    for sat in np.unique(satellite):
+        rows = np.flatnonzero(satellite == sat)
+        wins = sorted(windows[int(sat)], key=lambda w: (w.rise_s, w.set_s))
+        if not wins:
+            continue
+        rise = np.array([w.rise_s for w in wins])
+        set_ = np.array([w.set_s for w in wins])
+        st = np.array([w.station for w in wins], dtype=np.int64)
+        # among windows risen by t, the one that sets last: running arg-max of set
+        best = np.zeros(len(wins), dtype=np.int64)
+        for k in range(1, len(wins)):
+            best[k] = k if set_[k] > set_[best[k - 1]] else best[k - 1]
+        t = ready_s[rows]
+        k = np.searchsorted(rise, t, side="right") - 1
+        risen = k >= 0
+        open_idx = np.where(risen, best[np.maximum(k, 0)], 0)
+        is_open = risen & (set_[open_idx] > t)
+        nxt = np.minimum(k + 1, len(wins) - 1)
+        has_next = (k + 1) < len(wins)
+        station[rows] = np.where(is_open, st[open_idx], np.where(has_next, st[nxt], -1))
+        start[rows] = np.where(is_open, t, np.where(has_next, rise[nxt], np.nan))
+    return station, start
+
+
+def service_latency(*, satellite: np.ndarray, capture_s: np.ndarray, offload: np.ndarray,
+                    onboard_s: np.ndarray, compress_s: np.ndarray, bytes_sent: np.ndarray,
+                    ground_s: np.ndarray, windows, transport, propagation_s) -> dict:
+    """Per-sample service latency and its parts (arrays of length n).
+
+    ``transport`` is the run's :class:`~simulator.links.transport.Transport`,
+    ``propagation_s(sat, station, t)`` the light time.  Returns a dict with
+    ``service_latency_s``, ``service_tx_s``, ``service_propagation_s`` and
+    ``service_start_s`` (nan where not offloaded or no contact).
+    """
+    n = len(capture_s)
+    offload = np.asarray(offload, dtype=bool)
+    ready = capture_s + onboard_s + np.where(offload, compress_s, 0.0)
+    tx = np.full(n, np.nan)
+    prop = np.full(n, np.nan)
+    start = np.full(n, np.nan)
+    rows = np.flatnonzero(offload)
+    if len(rows):
+        station, t0 = first_contact(windows, satellite[rows], ready[rows])
+        start[rows] = t0
+        fast = getattr(transport, "alone_seconds_many", None)
+        ok = station >= 0
+        idx = rows[ok]
+        if fast is not None and len(idx):
+            tx[idx] = fast(satellite[idx], station[ok], t0[ok], bytes_sent[idx].astype(float))
+        else:
+            for i, st, t in zip(idx.tolist(), station[ok].tolist(), t0[ok].tolist()):
+                tx[i] = transport.alone_seconds(int(satellite[i]), st, t, float(bytes_sent[i]))
+        for i, st, t in zip(idx.tolist(), station[ok].tolist(), t0[ok].tolist()):
+            prop[i] = propagation_s(int(satellite[i]), st, t + tx[i])
+    latency = np.where(offload, onboard_s + compress_s + tx + prop + ground_s, onboard_s)
+    return {"service_latency_s": latency, "service_tx_s": np.where(offload, tx, 0.0),
+            "service_propagation_s": np.where(offload, prop, 0.0), "service_start_s": start}
+
+
+def mean_or_none(values: np.ndarray) -> float | None:
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if len(values) else None
+
