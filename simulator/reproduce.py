@@ -367,8 +367,8 @@ def _load(path: Path, full: bool):
     if not full:
         return load_sweep(path)
     data = yaml.safe_load(path.read_text())
-    fixed = [f"workload.synthetic.samples={FULL_SAMPLES}"
-             if str(item).startswith("workload.synthetic.samples=") else item
+    fixed = [f"workload.samples={FULL_SAMPLES}"
+             if str(item).startswith("workload.samples=") else item
              for item in data.get("set") or []]
     data["set"] = fixed
     data["name"] = f"{data.get('name', path.stem)}-full"

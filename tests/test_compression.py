@@ -307,7 +307,7 @@ def test_samples_with_their_own_images(spacenet, trace_table):
     ("multi-scale", {"aplha": 0.3}, "unknown parameter 'aplha'.*did you mean 'alpha'"),
     ("multi-scale", {"scorer": "clip"}, "clip_model_dir"),
     ("multi-scale", {"scorer": "saliency"}, "scorer: 'saliency'"),
-    ("multi-scale", {"format": "gif"}, "format: 'gif'; expected png or jpeg"),
+    ("multi-scale", {"format": "gif"}, "format: 'gif'; expected png, jpeg or raw"),
     ("multi-scale", {"regions": 0}, "regions: 0"),
     ("multi-scale", {"max_factor": 0.5}, "max_factor: 0.5"),
     ("random-mask", {"ratio": 1.5}, r"ratio: 1.5; expected a number in \[0.0, 1.0\]"),

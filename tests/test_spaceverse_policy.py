@@ -12,6 +12,7 @@ import pytest
 import simulator.policies.spaceverse as sv  # registers the policies
 from simulator.compute import load_compute
 from simulator.errors import InputError
+from simulator.inference.split import split_trace
 from simulator.inference.synthetic import generate_synthetic
 from simulator.inference.traces import read_trace
 from simulator.policies import confidence as c
@@ -23,7 +24,8 @@ UCM = "ucm-llava15-7b-vs-geochat-7b"
 
 @pytest.fixture(scope="module")
 def trace() -> pd.DataFrame:
-    return generate_synthetic("classification", samples=800, seed=2).table
+    # small and fast, for the mechanics (the network is trained on 400 rows: warned about)
+    return generate_synthetic("classification", samples=800, seed=2, train_samples=0).table
 
 
 def context(trace, tmp_path, *, points=2, stage_tokens=2, n_train=400, meta=None):
@@ -85,8 +87,21 @@ def test_stagewise_offloading_follows_the_thresholds(trace, tmp_path):
     assert fractions["point1"] == pytest.approx(np.mean(plan.stage == 1))
     assert fractions["point2"] == pytest.approx(np.mean(plan.stage == 2))
     assert fractions["final"] == 0.0
-    assert notes["training"]["n_train"] + notes["training"]["n_val"] == 400
-    assert notes["training"]["best_val_loss"] is not None
+    training = notes["training"]
+    assert training["n_train"] + training["n_val"] == training["n_rows"] == 400
+    assert training["best_val_loss"] is not None and training["best_epoch"] >= 1
+    assert training["val_loss_vs_constant"] == pytest.approx(
+        training["best_val_loss"] / training["constant_val_loss"], abs=1e-4)
+    assert notes["target"] == "agreement" and training["target"].startswith("agreement")
+    # held-out AUROC per stage for "the ground answer is better", on the evaluated samples
+    better = ctx.samples["ground_score"].to_numpy() > ctx.samples["onboard_score"].to_numpy()
+    assert notes["auroc_ground_better"] == {"stage1": round(c.auroc(1 - g1, better), 4),
+                                            "stage2": round(c.auroc(1 - g2, better), 4)}
+    assert "400" in notes["auroc_definition"]
+    assert notes["inputs"]["stage2"][:2] == ["V(x) (features column)", "e(A) MiniLM embedding"]
+    assert any("onboard_stage_confidence" in x for x in notes["inputs"]["stage2"])
+    # 400 training rows: below the 1,000 the audit asks for, so warned about
+    assert any("trained on 400 rows, fewer than 1000" in w for w in notes["warnings"])
     json.dumps(notes)  # goes into summary.json
     # offloaded at stage 1 = vision encoding only, no decoding (the engine's cost model)
     from simulator.engine.world import _onboard_seconds
@@ -105,11 +120,13 @@ def test_extreme_thresholds_place_every_sample(trace, tmp_path):
     n = len(ctx.samples)
     everything = get_policy("spaceverse", {"tau": [1.0, 1.0]}).plan(ctx)
     assert everything.offload.all() and (everything.stage == 1).all()
+    assert any("offloads 100.0 % of the samples" in w for w in everything.notes["warnings"])
     second = get_policy("spaceverse", {"tau": [0.0, 1.0]}).plan(ctx)
     assert second.offload.all() and (second.stage == 2).all()
     assert second.notes["offload_fraction_by_stage"] == {"point1": 0.0, "point2": 1.0, "final": 0.0}
     nothing = get_policy("spaceverse", {"tau": [0.0, 0.0]}).plan(ctx)
     assert not nothing.offload.any() and (nothing.stage == 3).all() and len(nothing.stage) == n
+    assert any("offloads 0.0 % of the samples" in w for w in nothing.notes["warnings"])
     # the three plans reused one trained network
     assert len(list(Path(tmp_path).glob("confidence-progressive-*.pt"))) == 1
     assert nothing.notes["training"]["source"] == "cache"
@@ -126,6 +143,14 @@ def test_networks_are_cached_by_training_data_and_params(trace, tmp_path):
     other = context(trace, tmp_path, n_train=300)
     assert get_policy("spaceverse", {"seed": 1}).plan(other).notes["training"]["source"] == "trained"
     assert len(list(Path(tmp_path).glob("confidence-progressive-*.pt"))) == 3
+    # the target is part of the key
+    other_target = get_policy("spaceverse", {"seed": 1, "target": "minilm"}).plan(ctx)
+    assert other_target.notes["training"]["source"] == "trained"
+    assert other_target.notes["target"] == "minilm"
+    assert len(list(Path(tmp_path).glob("confidence-progressive-*.pt"))) == 4
+    # and so are the input columns: without the second opinion, another network
+    fewer = context(trace.drop(columns="second_opinion_answer"), tmp_path)
+    assert get_policy("spaceverse", {"seed": 1}).plan(fewer).notes["training"]["source"] == "trained"
 
 
 def test_g_decides_once_at_point_one(trace, tmp_path):
@@ -134,7 +159,10 @@ def test_g_decides_once_at_point_one(trace, tmp_path):
     assert set(np.unique(plan.stage)) == {1, ctx.final_stage}
     assert np.array_equal(plan.offload, plan.stage == 1)
     assert plan.notes["variant"] == "g" and plan.notes["thresholds"] == [0.5]
-    assert plan.notes["features"] == {"stage1": "features", "answers": None}
+    assert plan.notes["features"] == {"stage1": "features", "answers": None,
+                                      "token_probabilities": None, "second_opinion": False}
+    assert plan.notes["inputs"] == {"stage1": ["V(x) (features column)"]}
+    assert list(plan.notes["auroc_ground_better"]) == ["stage1"]
     high = get_policy("spaceverse-g", {"threshold": 1.0}).plan(ctx)
     assert high.offload.all() and (high.stage == 1).all()
 
@@ -147,6 +175,9 @@ def test_g_prime_decides_after_full_onboard_inference(trace, tmp_path):
     assert plan.notes["thresholds"] == [0.4]  # tau_I: the decision with the whole answer
     assert plan.notes["offload_fraction_by_stage"]["final"] == pytest.approx(plan.offload.mean())
     assert plan.notes["features"]["answers"] == "final-answer"
+    assert plan.notes["features"]["token_probabilities"] == "stage-confidence"
+    assert plan.notes["features"]["second_opinion"] is True
+    assert list(plan.notes["auroc_ground_better"]) == ["final"]
 
 
 def test_recorded_trace_without_features_notes_the_fallback(tmp_path):
@@ -185,13 +216,64 @@ def test_checkpoint_replaces_training(trace, tmp_path):
     with pytest.raises(InputError, match="no features column"):
         get_policy("spaceverse", {"checkpoint": str(path)}).plan(
             PolicyContext(ucm, 2, 2, np.random.default_rng(0), cache_dir=tmp_path))
+    with pytest.raises(InputError, match="trained with target 'agreement'"):
+        get_policy("spaceverse", {"checkpoint": str(path), "target": "minilm"}).plan(ctx)
+    with pytest.raises(InputError, match="no second_opinion_answer column"):
+        get_policy("spaceverse", {"checkpoint": str(path)}).plan(
+            context(trace.drop(columns="second_opinion_answer"), tmp_path / "cache"))
+
+
+def test_target_parameter(trace, tmp_path):
+    assert sv.TARGETS == c.TARGETS  # kept in step (spaceverse does not import torch)
+    with pytest.raises(InputError, match="policy.params.target='cos'; expected one of agreement, "
+                                         "minilm"):
+        get_policy("spaceverse", {"target": "cos"})
+    ctx = context(trace, tmp_path)
+    for target in c.TARGETS:
+        for name in ("spaceverse", "spaceverse-g", "spaceverse-g-prime"):
+            plan = get_policy(name, {"target": target, "epochs": 20}).plan(ctx)
+            assert plan.notes["target"] == target
+            assert plan.notes["training"]["target"].startswith(target)
+            assert len(plan.offload) == len(ctx.samples)
+
+
+def _accuracy(samples: pd.DataFrame, offload: np.ndarray) -> float:
+    return float(np.where(offload, samples["ground_score"], samples["onboard_score"]).mean())
+
+
+@pytest.mark.parametrize("target", c.TARGETS)
+def test_trained_on_the_pool_it_beats_random_offloading(tmp_path, target):
+    """g̃ on >= 1,000 informative training rows vs offloading as many samples at random."""
+    gains = []
+    for seed in (1, 2, 3):
+        t = generate_synthetic("classification", samples=600, seed=seed, train_samples=1200)
+        test, train = split_trace(t.table, seed=seed)
+        assert len(train) == 1200 and not set(train.sample_id) & set(test.sample_id)
+        ctx = PolicyContext(test, 2, 16, np.random.default_rng(0), train=train,
+                            trace_meta=t.meta, cache_dir=tmp_path)
+        plan = get_policy("spaceverse", {"tau": [0.5, 0.4], "target": target}).plan(ctx)
+        k = int(plan.offload.sum())
+        assert 0.05 * len(test) < k < 0.95 * len(test)
+        assert "warnings" not in plan.notes
+        rng = np.random.default_rng(seed)
+        randoms = []
+        for _ in range(20):
+            chosen = np.zeros(len(test), dtype=bool)
+            chosen[rng.choice(len(test), size=k, replace=False)] = True
+            randoms.append(_accuracy(test, chosen))
+        gains.append(_accuracy(test, plan.offload) - np.mean(randoms))
+        aurocs = plan.notes["auroc_ground_better"]
+        assert aurocs["stage2"] > 0.6 and aurocs["stage2"] > aurocs["stage1"]
+    assert np.mean(gains) > 0.01, gains
 
 
 def test_small_scenario_end_to_end(tmp_path):
     from simulator.config import load_scenario
     from simulator.engine.world import run_scenario
 
-    common = ["workload.train_fraction=0.1", "policy.params={stages: 2, tau: [0.5, 0.4]}"]
+    # target agreement: with the default MiniLM target, yes/no answers never fall below
+    # tau_1 = 0.5 (cos("yes", "no") = 0.73), so g~ would offload nothing on VQA
+    common = ["policy.params={stages: 2, tau: [0.5, 0.4], target: agreement}"]
     acc = {}
     for name in ("satellite-only", "oracle", "spaceverse"):
         scenario = load_scenario(ROOT / "scenarios" / "small.yaml",
@@ -201,7 +283,9 @@ def test_small_scenario_end_to_end(tmp_path):
         if name == "spaceverse":
             summary = json.loads((result.folder / "summary.json").read_text())
             notes = summary["policy_notes"]
-            assert notes["variant"] == "progressive" and summary["train_samples"] == 20
+            assert notes["variant"] == "progressive" and summary["train_samples"] >= 1000
+            assert notes["training"]["n_rows"] >= 1000
             assert 0 < notes["offload_fraction"] < 1
-            assert len(result.samples) == 180
+            assert set(notes["auroc_ground_better"]) == {"stage1", "stage2"}
+            assert len(result.samples) == 200
     assert acc["satellite-only"] < acc["spaceverse"] < acc["oracle"]

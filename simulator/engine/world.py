@@ -37,6 +37,8 @@ from .workload import spread_samples
 logger = logging.getLogger(__name__)
 
 SPEED_OF_LIGHT_KM_S = 299792.458
+#: Contacts are searched this far past the horizon, for the service latency only.
+SERVICE_LOOKAHEAD_S = 24 * 3600.0
 _STREAMS = ("selection", "trace", "workload", "policy", "compression", "split")
 
 
@@ -65,6 +67,7 @@ class World:
     train_samples: int = 0
     plan_notes: dict = dataclasses.field(default_factory=dict)
     model_info: dict = dataclasses.field(default_factory=dict)
+    service_windows: list | None = None
 
 
 @contextmanager
@@ -453,10 +456,15 @@ def build_world(scenario) -> World:
     if scenario.link.availability == "always":
         contacts = pd.DataFrame()
         windows = [[ContactWindow(0.0, math.inf, 0)] for _ in orbits]
+        service_windows = windows
     else:
-        contacts = cached_contacts(orbits, stations, start, horizon_s,
-                                   step_s=scenario.time.contact_step_s)
-        windows = _windows_by_satellite(contacts, orbits, stations)
+        # Contacts a day past the horizon too: a sample's *service* latency needs the
+        # first contact after it is ready, even when that comes after the run ends.
+        ahead = cached_contacts(orbits, stations, start, horizon_s + SERVICE_LOOKAHEAD_S,
+                                step_s=scenario.time.contact_step_s)
+        service_windows = _windows_by_satellite(ahead, orbits, stations)
+        contacts = ahead[ahead["rise_s"] < horizon_s].reset_index(drop=True)
+        windows = [[w for w in ws if w.rise_s < horizon_s] for ws in service_windows]
 
     calibration = None
     ground_compute = r.ground_compute
@@ -469,7 +477,7 @@ def build_world(scenario) -> World:
             * calibration["ground_time_scale"])
     with _field(scenario, "link"):
         capacity, geometry = _capacity(scenario, orbits, stations, start)
-        propagation = _propagation(scenario, orbits, stations, start, windows, geometry)
+        propagation = _propagation(scenario, orbits, stations, start, service_windows, geometry)
         transport = _transport(scenario, capacity, propagation, calibration)
     link_info = {"model": scenario.link.model, "availability": scenario.link.availability,
                  **capacity.describe(), "transport": transport.describe()}
@@ -539,7 +547,8 @@ def build_world(scenario) -> World:
                  score=score, score_modelled=bool(compressed.modelled) and not bypass,
                  onboard_score=table["onboard_score"].to_numpy(float), policy=policy,
                  compression=comp, link_info=link_info, train_samples=len(train),
-                 plan_notes=dict(plan.notes), model_info=model_info)
+                 plan_notes=dict(plan.notes), model_info=model_info,
+                 service_windows=service_windows)
 
 
 def _unverified() -> list:
@@ -651,7 +660,8 @@ def sample_log(world: World, out) -> pd.DataFrame:
     service = service_latency(satellite=inp.satellite, capture_s=inp.capture_s,
                               offload=inp.offload, onboard_s=inp.onboard_s,
                               compress_s=inp.compress_s, bytes_sent=inp.bytes_sent,
-                              ground_s=inp.ground_s, windows=world.network.windows,
+                              ground_s=inp.ground_s,
+                              windows=world.service_windows or world.network.windows,
                               transport=world.network.transport,
                               propagation_s=world.network.propagation_s)
     samples = pd.DataFrame({

@@ -16,6 +16,9 @@ holds, reproducibly:
   original row index;
 * ``rows``: exactly these trace row indices (the engine draws them itself).
 
+A trace with a ``split`` column (synthetic traces hold a training pool) replays
+only its ``test`` rows unless ``rows`` says otherwise.
+
 ::
 
     >>> from simulator.inference.synthetic import generate_synthetic
@@ -81,8 +84,12 @@ class CachedBackend:
         self.name = trace.name
         self.synthetic = trace.synthetic
         self.seed = seed
-        rows = (select_rows(len(trace), samples, seed) if rows is None
-                else np.asarray(rows, dtype=np.int64))
+        if rows is None:
+            # a trace with a training pool (column split) replays its test rows only
+            pool = (np.flatnonzero(trace.table["split"].astype(str).to_numpy() != "train")
+                    if "split" in trace.table.columns else np.arange(len(trace)))
+            rows = pool[select_rows(len(pool), samples, seed)]
+        rows = np.asarray(rows, dtype=np.int64)
         table = trace.table.iloc[rows].reset_index(drop=True)
         table = table.drop(columns=["trace_row"], errors="ignore")
         table.insert(0, "trace_row", rows.astype(np.int64))

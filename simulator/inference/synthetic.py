@@ -1,9 +1,31 @@
 """Seeded synthetic traces, for when no recorded trace exists.
 
 Every synthetic trace is labelled: ``synthetic: true`` in its metadata,
-``synthetic`` in its name (``synthetic-<task>-<samples>-s<seed>``) and
-``synthetic qwen2-vl-2b-like`` as its model names.  Same parameters and seed
-give the identical table.
+``synthetic`` in its name (``synthetic-<task>-<samples>-train<pool>-s<seed>``,
+or ``synthetic-<task>-<samples>-s<seed>`` without a training pool), ``synthetic
+qwen2-vl-2b-like`` as its model names, and its ``notes`` list every assumption.
+Same parameters and seed give the identical table.
+
+Rows, blocks and the training pool
+----------------------------------
+The table holds ``samples`` **test** rows (ids ``<task>-000000``, ...) and then
+``train_samples`` **training-pool** rows (ids ``<task>-train-000000``, ...);
+column ``split`` says which (``"test"`` / ``"train"``).  The engine simulates
+only test rows and gives the pool to learning policies
+(:func:`simulator.inference.split.split_trace`).  Rows are generated in blocks
+of :data:`BLOCK_ROWS`; block ``b`` of stream ``s`` (0 = test, 1 = train) draws
+from its own generator seeded by ``(seed, s, b)``, and whole blocks are
+generated, then truncated.  Hence:
+
+* **prefix-stable**: the first ``k`` rows for ``samples=n`` are (every column)
+  the trace for ``samples=k``, for any ``k <= n``;
+* the pool never overlaps the test rows and does not depend on ``samples``.
+
+``train_samples`` defaults to **2,000** (:data:`DEFAULT_TRAIN_SAMPLES`): at least
+the 1,000 rows a confidence network needs to learn anything, and close to the
+paper's protocol -- g̃ is trained on 5 % of each dataset's train set (§4.1.2),
+which for RSVQA-LR's 57,223 training questions is 2,861.  For ``task="mixed"``
+each block holds equal thirds of the three tasks in a seeded order.
 
 The model
 ---------
@@ -25,17 +47,71 @@ so their outcomes are correlated through ``d`` alone.
 * ``features`` (16 floats, the V(x) a confidence network sees) are
   ``(d - 1/2) * feature_signal * w + noise`` plus a per-task offset, with a
   fixed unit vector ``w``.  ``w`` and the offsets do **not** depend on the
-  seed, so a network trained on one seed's trace applies to another's.
-* ``onboard_confidence`` is ``sigmoid(logit m_onboard + confidence_signal *
-  z + noise)`` where ``z`` is the onboard score's standardised residual: it
-  tracks difficulty *and* the actual outcome, like a token-probability
-  confidence (not calibrated).  With the defaults it separates correct from
-  wrong onboard answers with an AUROC of about 0.80, the features (through a
-  linear fit) about 0.75: a design choice, not a measurement, so that neither
-  signal is an oracle and the answer-aware stage g' has something to add.
-* ``answer_similarity`` (the Eq. 1 target) is 1 when the two answers agree
-  and ``mismatch_similarity`` (0: one-hot answer vectors) otherwise; for
-  detection it is the IoU of the two boxes.
+  seed, so a network trained on one seed's trace applies to another's.  With
+  the defaults a linear read-out of them separates correct from wrong onboard
+  answers with an AUROC of about 0.75 (a design choice, not a measurement).
+
+A sample is **correct** when its score is at least 0.5 (accuracy 1, or a box
+with IoU >= 0.5, the usual detection criterion).
+
+Token probabilities (ASSUMPTION)
+--------------------------------
+No recorded trace has token probabilities, so their strength is an
+assumption, a parameter: ``token_prob_auroc`` (default
+:data:`DEFAULT_TOKEN_PROB_AUROC` = 0.78, inside the 0.75-0.8 range asked for).
+Each generated token ``t`` of a sample has the logit ``delta * correct + sqrt(T)
+e_t + CONFIDENCE_OFFSET`` with ``e_t ~ N(0, 1)`` iid and ``T`` the answer's
+token count; the confidence after ``j`` tokens is ``sigmoid`` of the mean logit
+of the first ``j`` tokens.  After all ``T`` tokens the noise is exactly
+``N(0, 1)``, so the complete answer's confidence (``onboard_confidence``)
+separates correct from wrong answers with AUROC ``Phi(delta / sqrt 2)``, and
+``delta = sqrt 2 * Phi^-1(token_prob_auroc)`` hits the target exactly; a prefix
+of ``j < T`` tokens is noisier (variance ``T / j``).
+
+* ``onboard_stage_confidence``: list, one value per stage of ``stage_tokens``
+  generated tokens (the last stage may be shorter): the confidence after
+  ``min(k * stage_tokens, T)`` tokens, cumulative (the mean over all tokens so
+  far), like the ``onboard_stage_answers`` a real recording keeps.  Its last
+  value is ``onboard_confidence``.
+* ``ground_confidence``: the ground model's mean token probability, the same
+  construction with ``ground_token_prob_auroc`` (ASSUMPTION, default 0.78), so
+  that Tabi's weighted ensemble has something to weigh.
+
+Second onboard opinion (calibrated on UC Merced and AID)
+--------------------------------------------------------
+``second_opinion_answer`` is a second onboard model's answer.  It agrees with
+the onboard answer with probability ``second_opinion_agree_if_correct`` when
+the onboard answer is correct and ``second_opinion_agree_if_wrong`` when it is
+wrong; a disagreeing second opinion on a wrong onboard answer is itself right
+with probability ``second_opinion_correct_if_disagree``.  Those are rates given
+correctness, so they carry over to a model of another accuracy ``p``:
+``P(agree) = p a + (1 - p) b`` and ``P(correct | agree) = p a / P(agree)``.
+Defaults: pooled from the two recorded traces with a second opinion
+(:data:`SECOND_OPINION_CALIBRATION`; LLaVA-1.5-7B onboard, LLaVA-1.6-Vicuna-7B
+second, agreement by :func:`~simulator.inference.metrics.normalize_label`):
+
+========  =====  =======  ========  =========  ===========  ==========  =====
+trace     n      P(c)     P(agree)  P(c|agr)   P(c|disagr)  a = P(agr|c)  b = P(agr|w)
+========  =====  =======  ========  =========  ===========  ==========  =====
+UCM       2,100  0.6633   0.7076    0.7497     0.4544       0.7997      0.5262
+AID       3,000  0.5053   0.6790    0.6166     0.2700       0.8285      0.5263
+pooled    5,100  0.5704   0.6908    0.6727     0.3418       **0.8147**  **0.5262**
+========  =====  =======  ========  =========  ===========  ==========  =====
+
+(AUROC of agreement for correctness: UCM 0.637, AID 0.651.)  The second
+opinion's correctness among disagreements on a wrong onboard answer: UCM
+174 / 335, AID 313 / 703, pooled **0.4692**.  The same rates are used for yes/no
+VQA (disagreeing = the other answer) -- an ASSUMPTION carried over from
+classification.  For detection the second box is concentric with the onboard
+one and "agrees" when their IoU is >= 0.5.
+
+Targets of Eq. 1
+----------------
+``answer_similarity`` is the **agreement** similarity of the two answers: 1
+when they agree and ``mismatch_similarity`` (0) otherwise, the IoU of the two
+boxes for detection.  It is kept cheap and model-free on purpose; the
+confidence network computes its own target (``target`` ``minilm`` or
+``agreement``, :mod:`simulator.policies.confidence`) from the answers.
 
 Answers are real strings: ``yes``/``no`` (RSVQA presence and comparison
 questions), one of the 45 RESISC45 class names, or a box ``[x1, y1, x2, y2]``
@@ -64,9 +140,9 @@ with classification at 30 %, detection must supply
 
 Example::
 
-    >>> t = generate_synthetic("vqa", samples=200, seed=0)
-    >>> t.name, t.synthetic, t.meta["models"]["onboard"]
-    ('synthetic-vqa-200-s0', True, 'synthetic qwen2-vl-2b-like')
+    >>> t = generate_synthetic("vqa", samples=200, seed=0, train_samples=100)
+    >>> t.name, t.synthetic, t.meta["models"]["onboard"], len(t), t.meta["n_test"]
+    ('synthetic-vqa-200-train100-s0', True, 'synthetic qwen2-vl-2b-like', 300, 200)
 """
 
 from __future__ import annotations
@@ -76,6 +152,7 @@ import difflib
 import logging
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 from datetime import datetime, timezone
 from typing import Any
 
@@ -87,11 +164,57 @@ from simulator.inference.traces import OPTIONAL_COLUMNS, Trace
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = 1
-SOURCE = "synthetic (spaceverse generator v1)"
+GENERATOR_VERSION = 2
+SOURCE = f"synthetic (spaceverse generator v{GENERATOR_VERSION})"
 TASKS = ("vqa", "classification", "detection")
 #: Seed of the fixed feature direction and task offsets (independent of the trace seed).
 FEATURE_BASIS_SEED = 20250708
+#: Rows per generation block (a multiple of 3, so a mixed block holds equal thirds).
+BLOCK_ROWS = 300
+#: Random streams: the test rows and the held-apart training pool.
+TEST_STREAM, TRAIN_STREAM = 0, 1
+#: Default size of the training pool: >= 1,000 rows (what a confidence network needs);
+#: the paper's 5 % of RSVQA-LR's 57,223 training questions would be 2,861.
+DEFAULT_TRAIN_SAMPLES = 2000
+#: Default generated tokens per stage (N_t, as the engine's ``stage_tokens``).
+DEFAULT_STAGE_TOKENS = 16
+#: ASSUMPTION (no recorded trace has token probabilities): AUROC of the mean token
+#: probability of a complete answer for its correctness.
+DEFAULT_TOKEN_PROB_AUROC = 0.78
+#: Logit of the mean token probability of a wrong answer before noise (sigmoid(1.5) = 0.82):
+#: greedy VLM answers are confident whether right or wrong; a design choice.
+CONFIDENCE_OFFSET = 1.5
+#: A score at least this high counts as correct (accuracy 1; IoU >= 0.5 for boxes).
+CORRECT_SCORE = 0.5
+#: Boxes agree when their IoU is at least this.
+BOX_AGREEMENT_IOU = 0.5
+
+#: Measured on the recorded traces with a second onboard opinion (onboard LLaVA-1.5-7B,
+#: second LLaVA-1.6-Vicuna-7B; agreement = equal metrics.normalize_label; correct =
+#: onboard_score 1).  Counts from models/traces/<trace>.parquet (converter v1,
+#: whu-pzhang/piechat@971468c56670), columns onboard_answer, second_opinion_answer,
+#: onboard_score, reference_answer.
+SECOND_OPINION_CALIBRATION: dict[str, dict[str, int]] = {
+    "ucm-llava15-7b-vs-geochat-7b": {
+        "n": 2100, "correct": 1393, "agree_correct": 1114, "agree_wrong": 372,
+        "disagree_correct": 279, "disagree_wrong": 335, "disagree_wrong_second_right": 174},
+    "aid-llava15-7b-vs-geochat-7b": {
+        "n": 3000, "correct": 1516, "agree_correct": 1256, "agree_wrong": 781,
+        "disagree_correct": 260, "disagree_wrong": 703, "disagree_wrong_second_right": 313},
+}
+
+
+def _pooled_rates() -> tuple[float, float, float]:
+    tot = {k: sum(c[k] for c in SECOND_OPINION_CALIBRATION.values())
+           for k in next(iter(SECOND_OPINION_CALIBRATION.values()))}
+    wrong = tot["n"] - tot["correct"]
+    return (tot["agree_correct"] / tot["correct"], tot["agree_wrong"] / wrong,
+            tot["disagree_wrong_second_right"] / tot["disagree_wrong"])
+
+
+#: Pooled UCM + AID: P(agree | correct) 2370/2909 = 0.8147, P(agree | wrong) 1153/2191 =
+#: 0.5262, P(second right | disagree, onboard wrong) 487/1038 = 0.4692.
+AGREE_IF_CORRECT, AGREE_IF_WRONG, SECOND_RIGHT_IF_DISAGREE = _pooled_rates()
 
 RESISC45_CLASSES = (
     "airplane airport baseball_diamond basketball_court beach bridge chaparral church "
@@ -222,11 +345,16 @@ class SyntheticParams:
     ground_accuracy: float | None = None
     image_side_px: int | None = None
     difficulty_slope: float | None = None
+    train_samples: int = DEFAULT_TRAIN_SAMPLES  #: rows of the held-apart training pool
     feature_dim: int = 16
     feature_signal: float = 4.0  #: spread of the difficulty direction
     feature_noise_sd: float = 1.0
-    confidence_signal: float = 0.3  #: weight of the actual outcome in the confidence
-    confidence_noise_sd: float = 1.5
+    stage_tokens: int = DEFAULT_STAGE_TOKENS  #: N_t of onboard_stage_confidence
+    token_prob_auroc: float = DEFAULT_TOKEN_PROB_AUROC  #: ASSUMPTION (see the module doc)
+    ground_token_prob_auroc: float = DEFAULT_TOKEN_PROB_AUROC  #: ASSUMPTION
+    second_opinion_agree_if_correct: float = AGREE_IF_CORRECT  #: measured, UCM + AID
+    second_opinion_agree_if_wrong: float = AGREE_IF_WRONG  #: measured, UCM + AID
+    second_opinion_correct_if_disagree: float = SECOND_RIGHT_IF_DISAGREE  #: measured
     iou_concentration: float = 4.0  #: kappa of the detection Beta
     mismatch_similarity: float = 0.0  #: answer_similarity of disagreeing categorical answers
 
@@ -239,12 +367,14 @@ class SyntheticParams:
             value = getattr(self, key)
             if value is None and key in _OPTIONAL_PARAMS:
                 continue
-            if not _within(value, whole, low, high, inclusive):
+            if not _within(value, whole, low, high, inclusive) or (
+                    key.endswith("auroc") and value >= 1):
                 raise InputError(f"synthetic {key}={value!r}; expected {expected}")
 
     @property
     def name(self) -> str:
-        return f"synthetic-{self.task}-{self.samples}-s{self.seed}"
+        pool = f"-train{self.train_samples}" if self.train_samples else ""
+        return f"synthetic-{self.task}-{self.samples}{pool}-s{self.seed}"
 
     def tasks(self) -> tuple[str, ...]:
         return TASKS if self.task == "mixed" else (self.task,)
@@ -276,11 +406,16 @@ _PARAM_RULES: dict[str, tuple[bool, float | None, float | None, bool, str]] = {
     "ground_accuracy": (False, 0, 1, True, "a number in [0, 1]"),
     "image_side_px": (True, 1, None, True, "a whole number >= 1"),
     "difficulty_slope": (False, 0, None, True, "a number >= 0"),
+    "train_samples": (True, 0, None, True, "a whole number >= 0"),
     "feature_dim": (True, 1, None, True, "a whole number >= 1"),
     "feature_signal": (False, 0, None, True, "a number >= 0"),
     "feature_noise_sd": (False, 0, None, True, "a number >= 0"),
-    "confidence_signal": (False, 0, None, True, "a number >= 0"),
-    "confidence_noise_sd": (False, 0, None, True, "a number >= 0"),
+    "stage_tokens": (True, 1, None, True, "a whole number >= 1"),
+    "token_prob_auroc": (False, 0.5, 1, True, "a number in [0.5, 1)"),
+    "ground_token_prob_auroc": (False, 0.5, 1, True, "a number in [0.5, 1)"),
+    "second_opinion_agree_if_correct": (False, 0, 1, True, "a number in [0, 1]"),
+    "second_opinion_agree_if_wrong": (False, 0, 1, True, "a number in [0, 1]"),
+    "second_opinion_correct_if_disagree": (False, 0, 1, True, "a number in [0, 1]"),
     "iou_concentration": (False, 0, None, False, "a number > 0"),
     "mismatch_similarity": (False, 0, 1, True, "a number in [0, 1]"),
 }
@@ -382,6 +517,44 @@ def _box_strings(boxes: np.ndarray) -> list[str]:
     return [f"[{a:.6f}, {b:.6f}, {c:.6f}, {d:.6f}]" for a, b, c, d in boxes]
 
 
+def _signal_shift(auroc: float) -> float:
+    """``delta`` with ``Phi(delta / sqrt 2) = auroc``: N(delta, 1) vs N(0, 1) have that AUROC.
+
+    >>> round(_signal_shift(0.5), 6), round(_signal_shift(0.78), 4)
+    (0.0, 1.092)
+    """
+    return math.sqrt(2.0) * NormalDist().inv_cdf(float(auroc))
+
+
+def _token_confidences(correct: np.ndarray, tokens: np.ndarray, stage_tokens: int | None,
+                       auroc: float, max_tokens: int, rng: np.random.Generator
+                       ) -> tuple[np.ndarray, list[list[float]] | None]:
+    """Mean token probability of the complete answer, and after each stage (cumulative).
+
+    Token ``t`` has logit ``CONFIDENCE_OFFSET + delta * correct + sqrt(T) e_t``; the
+    confidence after ``j`` tokens is ``sigmoid`` of the mean of the first ``j`` logits.
+    ``max_tokens`` noise values are drawn per row whatever ``T`` is, so the random stream
+    does not depend on the token counts.  ``stage_tokens=None``: no per-stage values.
+    """
+    n = len(correct)
+    delta = _signal_shift(auroc)
+    width = max(int(max_tokens), int(tokens.max()) if n else 1, 1)
+    noise = rng.normal(0.0, 1.0, (n, width))
+    cum = np.cumsum(noise, axis=1)
+    base = CONFIDENCE_OFFSET + delta * correct.astype(float)
+    t = tokens.astype(np.int64)
+    scale = np.sqrt(t.astype(float))
+    rows = np.arange(n)
+    final = _sigmoid(base + cum[rows, t - 1] * scale / t)
+    if stage_tokens is None or n == 0:
+        return final, None
+    k_max = -(-width // stage_tokens)
+    ends = np.minimum(np.arange(1, k_max + 1)[None, :] * stage_tokens, t[:, None])  # n x K
+    values = _sigmoid(base[:, None] + cum[rows[:, None], ends - 1] * scale[:, None] / ends)
+    count = -(-t // stage_tokens)
+    return final, [values[i, :count[i]].tolist() for i in range(n)]
+
+
 def _generate_task(
     p: TaskProfile, params: SyntheticParams, n: int, rng: np.random.Generator
 ) -> pd.DataFrame:
@@ -393,18 +566,9 @@ def _generate_task(
     if p.metric == "accuracy":
         s_on = (rng.random(n) < m_on).astype(float)
         s_gr = (rng.random(n) < m_gr).astype(float)
-        var_on = m_on * (1 - m_on)
     else:
         kappa = params.iou_concentration
         s_on, s_gr = _beta_scores(m_on, kappa, rng), _beta_scores(m_gr, kappa, rng)
-        var_on = m_on * (1 - m_on) / (kappa + 1)
-
-    # confidence: difficulty plus the realised outcome plus noise
-    z = np.clip((s_on - m_on) / np.sqrt(np.maximum(var_on, 1e-12)), -3, 3)
-    m_clip = np.clip(m_on, 1e-6, 1 - 1e-6)
-    logit_on = np.log(m_clip) - np.log1p(-m_clip)
-    noise = rng.normal(0, params.confidence_noise_sd, n)
-    conf = _sigmoid(logit_on + params.confidence_signal * z + noise)
 
     # features: fixed direction w scaled by difficulty, task offset, noise
     w, offsets = _feature_basis(params.feature_dim)
@@ -433,6 +597,12 @@ def _generate_task(
     out_on = _uniform_int(rng, p.output_tokens, n)
     out_gr = _uniform_int(rng, p.output_tokens, n)
 
+    # second opinion: agreement drawn given the onboard answer's correctness (UCM/AID rates)
+    agree_rate = np.where(s_on >= CORRECT_SCORE, params.second_opinion_agree_if_correct,
+                          params.second_opinion_agree_if_wrong)
+    agree = rng.random(n) < agree_rate
+    second_right = rng.random(n) < params.second_opinion_correct_if_disagree
+
     # answers
     if p.task == "vqa":
         obj = rng.integers(0, len(_RSVQA_OBJECTS), (n, 2))
@@ -445,8 +615,10 @@ def _generate_task(
         ref = rng.random(n) < 0.5
         labels = np.array(["no", "yes"], dtype=object)
         reference = labels[ref.astype(int)]
-        answer_on = labels[np.where(s_on == 1, ref, ~ref).astype(int)]
+        on_yes = np.where(s_on == 1, ref, ~ref)
+        answer_on = labels[on_yes.astype(int)]
         answer_gr = labels[np.where(s_gr == 1, ref, ~ref).astype(int)]
+        answer_2nd = labels[np.where(agree, on_yes, ~on_yes).astype(int)]
         similarity = np.where(answer_on == answer_gr, 1.0, params.mismatch_similarity)
     elif p.task == "classification":
         n_cls = len(RESISC45_CLASSES)
@@ -454,9 +626,18 @@ def _generate_task(
         ref_idx = rng.integers(0, n_cls, n)
         wrong_on = (ref_idx + rng.integers(1, n_cls, n)) % n_cls
         wrong_gr = (ref_idx + rng.integers(1, n_cls, n)) % n_cls
+        on_idx = np.where(s_on == 1, ref_idx, wrong_on)
+        # a disagreeing second opinion: on a right onboard answer any wrong label; on a
+        # wrong one the reference (second_right) or a label that is neither
+        other = (ref_idx + rng.integers(1, n_cls - 1, n)) % n_cls  # never ref, may be on
+        other = np.where(other == on_idx, (ref_idx + n_cls - 1) % n_cls, other)
+        wrong_2nd = (ref_idx + rng.integers(1, n_cls, n)) % n_cls  # never ref
+        disagree_idx = np.where(s_on == 1, wrong_2nd, np.where(second_right, ref_idx, other))
+        second_idx = np.where(agree, on_idx, disagree_idx)
         reference = classes[ref_idx]
-        answer_on = classes[np.where(s_on == 1, ref_idx, wrong_on)]
+        answer_on = classes[on_idx]
         answer_gr = classes[np.where(s_gr == 1, ref_idx, wrong_gr)]
+        answer_2nd = classes[second_idx]
         question = [
             "Which of the 45 scene classes does this image show? Answer with one class name."
         ] * n
@@ -466,15 +647,30 @@ def _generate_task(
         question = [f"Detect the {t} in the image; answer with its box [x1, y1, x2, y2]." for t in target]
         cx, cy = rng.uniform(0.2, 0.8, n), rng.uniform(0.2, 0.8, n)
         bw, bh = rng.uniform(0.05, 0.3, n), rng.uniform(0.05, 0.3, n)
+        # second box concentric with the onboard one: IoU = ratio of the area fractions,
+        # >= 0.5 when agreeing; upwards only where the area fraction stays <= 1
+        ratio = np.where(agree, rng.uniform(BOX_AGREEMENT_IOU, 1.0, n),
+                         rng.uniform(0.05, BOX_AGREEMENT_IOU, n))
+        up = (rng.random(n) < 0.5) & (s_on <= ratio)
+        s_2nd = np.clip(np.where(up, s_on / ratio, s_on * ratio), 0.0, 1.0)
         # a box concentric with the reference and inside it has IoU = its area
         # fraction; scores and similarity are then re-measured on the boxes as
         # written (6 decimals), so answers and scores agree exactly
         ref_box = _boxes(cx, cy, bw, bh)
         on_box = _boxes(cx, cy, bw * np.sqrt(s_on), bh * np.sqrt(s_on))
         gr_box = _boxes(cx, cy, bw * np.sqrt(s_gr), bh * np.sqrt(s_gr))
+        nd_box = _boxes(cx, cy, bw * np.sqrt(s_2nd), bh * np.sqrt(s_2nd))
         s_on, s_gr = _iou(on_box, ref_box), _iou(gr_box, ref_box)
         similarity = _iou(on_box, gr_box, empty=1.0)
-        reference, answer_on, answer_gr = (_box_strings(b) for b in (ref_box, on_box, gr_box))
+        reference, answer_on, answer_gr, answer_2nd = (
+            _box_strings(b) for b in (ref_box, on_box, gr_box, nd_box))
+
+    # token probabilities (ASSUMPTION): after the scores are final
+    max_tokens = p.output_tokens[1]
+    conf, stage_conf = _token_confidences(s_on >= CORRECT_SCORE, out_on, params.stage_tokens,
+                                          params.token_prob_auroc, max_tokens, rng)
+    ground_conf, _ = _token_confidences(s_gr >= CORRECT_SCORE, out_gr, None,
+                                        params.ground_token_prob_auroc, max_tokens, rng)
 
     return pd.DataFrame(
         {
@@ -493,11 +689,45 @@ def _generate_task(
             "question": question,
             "reference_answer": np.asarray(reference, dtype=object),
             "onboard_confidence": conf,
+            "onboard_stage_confidence": stage_conf,
+            "ground_confidence": ground_conf,
+            "second_opinion_answer": np.asarray(answer_2nd, dtype=object),
             "difficulty": d,
             "features": list(feats),
             "answer_similarity": similarity.astype(float),
         }
     )
+
+
+def _block_rng(seed: int, stream: int, block: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([int(seed), int(stream), int(block)]))
+
+
+def _generate_block(params: SyntheticParams, stream: int, block: int) -> pd.DataFrame:
+    """Block ``block`` of ``stream``: :data:`BLOCK_ROWS` rows from its own generator."""
+    rng = _block_rng(params.seed, stream, block)
+    tasks = params.tasks()
+    if len(tasks) == 1:
+        return _generate_task(params.profile(tasks[0]), params, BLOCK_ROWS, rng)
+    # mixed: equal thirds in a seeded order
+    order = rng.permutation(np.repeat(np.arange(len(tasks)), BLOCK_ROWS // len(tasks)))
+    parts = [_generate_task(params.profile(t), params, int((order == i).sum()), rng)
+             for i, t in enumerate(tasks)]
+    out = pd.concat(parts, ignore_index=True)
+    # row j of the block takes the next unused row of its task
+    position = np.empty(BLOCK_ROWS, dtype=np.int64)
+    start = np.cumsum([0] + [len(x) for x in parts])
+    for i in range(len(tasks)):
+        where = np.flatnonzero(order == i)
+        position[where] = start[i] + np.arange(len(where))
+    return out.iloc[position].reset_index(drop=True)
+
+
+def _generate_stream(params: SyntheticParams, stream: int, rows: int) -> pd.DataFrame:
+    blocks = -(-rows // BLOCK_ROWS)
+    table = pd.concat([_generate_block(params, stream, b) for b in range(blocks)],
+                      ignore_index=True)
+    return table.iloc[:rows].reset_index(drop=True)
 
 
 def generate_synthetic(
@@ -510,14 +740,17 @@ def generate_synthetic(
     image_side_px: int | None = None,
     **options: Any,
 ) -> Trace:
-    """A synthetic trace named ``synthetic-<task>-<samples>-s<seed>``.
+    """A synthetic trace: ``samples`` test rows, then ``train_samples`` training-pool rows.
 
     ``task`` is ``vqa``, ``classification``, ``detection`` or ``mixed``;
-    ``options`` are the other fields of :class:`SyntheticParams`.
+    ``options`` are the other fields of :class:`SyntheticParams` (e.g.
+    ``train_samples``, default 2,000; ``token_prob_auroc``).  Prefix-stable in
+    ``samples``; the pool does not depend on ``samples``.
 
-    >>> a = generate_synthetic("mixed", samples=30, seed=4).table
-    >>> b = generate_synthetic("mixed", samples=30, seed=4).table
-    >>> a.drop(columns="features").equals(b.drop(columns="features")), sorted(a.task.unique())
+    >>> a = generate_synthetic("mixed", samples=30, seed=4, train_samples=0).table
+    >>> b = generate_synthetic("mixed", samples=30, seed=4, train_samples=0).table
+    >>> a.drop(columns=["features", "onboard_stage_confidence"]).equals(
+    ...     b.drop(columns=["features", "onboard_stage_confidence"])), sorted(a.task.unique())
     (True, ['classification', 'detection', 'vqa'])
     """
     known = {f.name for f in dataclasses.fields(SyntheticParams)}
@@ -526,25 +759,30 @@ def generate_synthetic(
             close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.5)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise InputError(f"unknown synthetic generator option {key!r}{hint}")
+    if options.get("train_samples", 0) is None:  # the scenario's "null = default"
+        options.pop("train_samples")
     params = SyntheticParams(
         task=task, samples=samples, seed=seed, onboard_accuracy=onboard_accuracy,
         ground_accuracy=ground_accuracy, image_side_px=image_side_px, **options,
     )
     params.validate()
-    whole = {k: int(getattr(params, k)) for k in ("samples", "seed", "feature_dim")}
+    whole = {k: int(getattr(params, k))
+             for k in ("samples", "seed", "feature_dim", "train_samples", "stage_tokens")}
     if params.image_side_px is not None:
         whole["image_side_px"] = int(params.image_side_px)
     params = dataclasses.replace(params, **whole)
-    rng = np.random.default_rng(params.seed)
-    tasks = params.tasks()
-    share, extra = divmod(params.samples, len(tasks))
-    counts = [share + (i < extra) for i in range(len(tasks))]
-    parts = [_generate_task(params.profile(t), params, c, rng) for t, c in zip(tasks, counts) if c]
-    table = pd.concat(parts, ignore_index=True)
-    if len(parts) > 1:
-        table = table.iloc[rng.permutation(len(table))].reset_index(drop=True)
-    table["sample_id"] = [f"{t}-{i:06d}" for i, t in enumerate(table["task"])]
+    test = _generate_stream(params, TEST_STREAM, params.samples)
+    test["sample_id"] = [f"{t}-{i:06d}" for i, t in enumerate(test["task"])]
+    test.insert(1, "split", "test")
+    parts = [test]
+    if params.train_samples:
+        train = _generate_stream(params, TRAIN_STREAM, params.train_samples)
+        train["sample_id"] = [f"{t}-train-{i:06d}" for i, t in enumerate(train["task"])]
+        train.insert(1, "split", "train")
+        parts.append(train)
+    table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else test
 
+    tasks = params.tasks()
     profiles = {t: dataclasses.asdict(params.profile(t)) for t in tasks}
     for t in tasks:
         p = params.profile(t)
@@ -555,7 +793,8 @@ def generate_synthetic(
     meta = {
         "name": params.name,
         "source": SOURCE,
-        "models": {"onboard": "synthetic qwen2-vl-2b-like", "ground": "synthetic qwen2-vl-7b-like"},
+        "models": {"onboard": "synthetic qwen2-vl-2b-like", "ground": "synthetic qwen2-vl-7b-like",
+                   "second_opinion": "synthetic second onboard opinion (UCM/AID-calibrated)"},
         "task": params.task,
         "licence": "CC0-1.0 (generated data, no third-party content)",
         "synthetic": True,
@@ -565,13 +804,36 @@ def generate_synthetic(
             "params": dataclasses.asdict(params),
             "profiles": profiles,
             "feature_basis_seed": FEATURE_BASIS_SEED,
+            "block_rows": BLOCK_ROWS,
+            "token_prob_shift": {"onboard": _signal_shift(params.token_prob_auroc),
+                                 "ground": _signal_shift(params.ground_token_prob_auroc)},
+            "second_opinion_calibration": SECOND_OPINION_CALIBRATION,
         },
         "n_samples": len(table),
+        "n_test": params.samples,
+        "n_train": params.train_samples,
+        "split": "column split: 'test' rows (simulated) first, then the held-apart 'train' "
+                 "pool, generated from an independent random stream",
+        "stage_tokens": params.stage_tokens,
+        "onboard_confidence": "SYNTHETIC mean token probability of the onboard answer; its "
+                              f"AUROC for correctness is an ASSUMPTION ({params.token_prob_auroc})",
+        "answer_similarity": "agreement of the two answers: 1 / mismatch_similarity for "
+                             "closed-set answers, box IoU for detection",
         "notes": (
             "Synthetic: latent difficulty d ~ U(0,1) drives both models' scores through "
             "sigmoid(a - k d), calibrated to the per-task target means; not model outputs. "
             "Default targets: RSVQA 2B 0.559 / 7B 0.680 (Grace), classification 0.50 / 0.65 "
-            "(assumption), detection IoU 0.0506 / 0.150 (solved for the paper's 82.7 % mean gain)."
+            "(assumption), detection IoU 0.0506 / 0.150 (solved for the paper's 82.7 % mean gain). "
+            f"Rows: {params.samples} test + {params.train_samples} training pool (column split, "
+            "independent random stream). ASSUMPTION: token probabilities "
+            "(onboard_confidence, onboard_stage_confidence, ground_confidence) are synthetic, "
+            f"with AUROC for correctness {params.token_prob_auroc} (onboard) and "
+            f"{params.ground_token_prob_auroc} (ground) by construction; no recorded trace has "
+            "token probabilities. second_opinion_answer agrees with the onboard answer with "
+            f"P(agree | correct) {params.second_opinion_agree_if_correct:.4f} and "
+            f"P(agree | wrong) {params.second_opinion_agree_if_wrong:.4f}, measured on the "
+            "recorded UC Merced + AID traces (LLaVA-1.5-7B vs LLaVA-1.6-7B, classification); "
+            "applying them to yes/no VQA and to boxes (agree = IoU >= 0.5) is an ASSUMPTION."
         ),
         "schema_version": 1,
         "missing": [c for c in OPTIONAL_COLUMNS if c not in table.columns],

@@ -38,7 +38,13 @@ Optional columns: ``question`` (str), ``reference_answer`` (str),
 probabilities), ``difficulty`` (float, synthetic only), ``features``
 (list<float32>, image features V(x)), ``answer_similarity`` (float in [0, 1],
 similarity of the two answers: the target of the paper's Eq. 1),
-``onboard_wall_s`` / ``ground_wall_s`` (float >= 0, measured seconds).
+``onboard_wall_s`` / ``ground_wall_s`` (float >= 0, measured seconds),
+``split`` (``"test"`` or ``"train"``: a held-apart training pool, see
+:mod:`simulator.inference.split`), ``onboard_stage_confidence`` (list of floats
+in [0, 1], one per generation stage: the mean token probability of the tokens
+generated so far), ``ground_confidence`` (float in [0, 1], the ground model's
+mean token probability) and ``second_opinion_answer`` (str, a second onboard
+model's answer).
 
 Round trip::
 
@@ -104,7 +110,13 @@ OPTIONAL_COLUMNS: dict[str, str] = {
     "answer_similarity": "unit",
     "onboard_wall_s": "real>=0",
     "ground_wall_s": "real>=0",
+    "split": "split",
+    "onboard_stage_confidence": "unit-list",
+    "ground_confidence": "unit",
+    "second_opinion_answer": "str",
 }
+#: Values of the ``split`` column.
+SPLIT_VALUES = ("test", "train")
 REQUIRED_META = ("name", "source", "models", "task", "licence", "synthetic", "schema_version")
 
 _KIND_TEXT = {
@@ -115,6 +127,8 @@ _KIND_TEXT = {
     "real>=0": "numbers >= 0",
     "real": "finite numbers",
     "vector": "lists of finite floats, all of one length",
+    "unit-list": "non-empty lists of numbers in [0, 1]",
+    "split": "'test' or 'train'",
 }
 
 
@@ -247,6 +261,25 @@ def _check_column(table: pd.DataFrame, column: str, kind: str, where: str) -> No
     if kind == "str":
         values = series.to_numpy(dtype=object)
         mask = np.array([not isinstance(v, str) for v in values], dtype=bool)
+        if mask.any():
+            raise _bad_row(where, column, kind, table, mask)
+        return
+    if kind == "split":
+        values = series.to_numpy(dtype=object)
+        mask = np.array([v not in SPLIT_VALUES for v in values], dtype=bool)
+        if mask.any():
+            raise _bad_row(where, column, kind, table, mask)
+        return
+    if kind == "unit-list":
+        values = series.to_numpy(dtype=object)
+        mask = np.zeros(len(values), dtype=bool)
+        for i, v in enumerate(values):
+            try:
+                arr = np.asarray(v, dtype=float)
+            except (TypeError, ValueError):
+                mask[i] = True
+                continue
+            mask[i] = arr.ndim != 1 or arr.size == 0 or not np.all((arr >= 0) & (arr <= 1))
         if mask.any():
             raise _bad_row(where, column, kind, table, mask)
         return

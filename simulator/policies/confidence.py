@@ -11,16 +11,35 @@ MLP ``M``: ReLU, dropout, ``Linear(hidden, hidden)``, ReLU, dropout,
 ``Linear(hidden, 1)``, sigmoid.  ``g̃_i = [L_i; M]``.  Stage inputs:
 
 * stage 1: ``V(x)``;
-* stage i > 1: ``Concat(V(x), e(A_{i-1}))``, where ``A_{i-1}`` is the partial
-  onboard answer after ``(i-1) * N_t`` generated tokens and ``e(A)`` is its
-  all-MiniLM-L6-v2 sentence embedding: the model's **mean-pooled token
-  embeddings**, L2-normalised (384-d; the same model as
+* stage i > 1: ``Concat(V(x), e(A_{i-1}), p(A_{i-1}), a(A_{i-1}))``, where
+  ``A_{i-1}`` is the partial onboard answer after ``(i-1) * N_t`` generated
+  tokens and ``e(A)`` is its all-MiniLM-L6-v2 sentence embedding: the model's
+  **mean-pooled token embeddings**, L2-normalised (384-d; the same model as
   :func:`simulator.inference.metrics.semantic_similarity`).  An empty partial
-  answer embeds as the zero vector.
+  answer embeds as the zero vector.  What a real partial answer carries
+  besides its text, when the trace has it:
+
+  - ``p(A)``, token-probability statistics (2 numbers: the mean token
+    probability of the tokens generated so far and its logit), from the
+    trace's ``onboard_stage_confidence`` (cumulative, one value per stage) or
+    a recording's ``onboard_stage_probs`` (per-stage means, accumulated here
+    weighting each stage by its tokens); only when the trace's
+    ``stage_tokens`` is the run's ``N_t``;
+  - ``a(A)``, an agreement bit with a second onboard opinion (2 numbers:
+    agree, known) from ``second_opinion_answer``: labels compared by
+    :func:`~simulator.inference.metrics.normalize_label` (classification),
+    boxes by IoU >= 0.5 (detection), other answers by VQA normalisation.  It
+    is *known* only once ``A`` is the complete answer (a partial box cannot
+    be compared); before that both numbers are 0.  (The engine does not
+    charge the second onboard model's compute.)
+
+  These extra inputs are standardised with the training rows' statistics.
+  Without the columns the stage has ``Concat(V(x), e(A_{i-1}))`` only.
 
 Ablations (paper §4.4.1, Fig. 11): variant ``"g"`` is one stage with input
-``V(x)`` only; ``"g-prime"`` is one stage with input ``Concat(V(x), e(y^s))``,
-the full onboard answer (a decision after complete onboard inference).
+``V(x)`` only; ``"g-prime"`` is one stage with input ``Concat(V(x), e(y^s),
+p(y^s), a(y^s))``, the full onboard answer (a decision after complete onboard
+inference).  :meth:`FeatureSpec.input_notes` lists the inputs a network used.
 
 ``V(x)`` and its fallbacks
 --------------------------
@@ -45,14 +64,32 @@ and ``T`` its recorded ``onboard_output_tokens`` (the complete answer once
 ``k >= T``).  Model tokens are not words, so the proportional rule keeps the
 partial answer consistent with the token counts the engine charges for.
 
-Target of Eq. 1
----------------
-``s = Simi(y^s, y^g)``: the trace's ``answer_similarity`` column when present;
-otherwise, per task: classification, normalised label equality
-(:func:`~simulator.inference.metrics.normalize_label`); mcq, equality of the
-option letters; detection, IoU of the two boxes; vqa / yesno / anything else,
-exact match after VQA normalisation (yes/no by first word) when both answers
-are short (at most 3 words), else MiniLM semantic similarity.
+Target of Eq. 1 (``target``)
+----------------------------
+``s = Simi(y^s, y^g)``, computed from the two answers (a trace's
+``answer_similarity`` column is not read), one of :data:`TARGETS`:
+
+``agreement`` (default: the paper's Simi)
+    the task metric between the two answers, as the paper defines Simi
+    ("semantic similarity in question answering or equality in
+    classification", §3.1.1; Eq. 1's cosine of one-hot answer vectors is
+    equality): classification, normalised label equality
+    (:func:`~simulator.inference.metrics.normalize_label`); mcq, equality of
+    the option letters; detection, IoU of the two boxes; vqa / yesno /
+    anything else, exact match after VQA normalisation (yes/no by first word)
+    when both answers are short (at most 3 words), else the MiniLM cosine.
+``minilm``
+    the cosine of the MiniLM embeddings of the two answers (1 when they are
+    equal after lower-casing and trimming), clipped to [0, 1]; for box answers
+    (task ``detection``) the IoU of the two boxes instead, since MiniLM cosines
+    of coordinate strings are meaningless (two very different boxes score
+    0.91).  **Why it is not the default**: its scale does not fit the paper's
+    thresholds.  ``cos("yes", "no") = 0.733`` and ``cos("airport",
+    "airplane") = 0.614``, so on yes/no answers the target never falls below
+    τ₁ = 0.5 or τ₂ = 0.4 and g̃ never offloads (measured: 0 % offloaded on
+    synthetic VQA, UC Merced and AID with τ = (0.5, 0.4), i.e. SpaceVerse
+    becomes satellite-only; 29 % / 21 % at stage 2 with ``agreement`` on UC
+    Merced / AID).
 
 Training (:func:`train_confidence`)
 -----------------------------------
@@ -66,7 +103,17 @@ and dropout all derive from ``seed`` (torch's global generator is restored
 afterwards), so the same data and seed give bit-identical weights on the CPU
 (checked across processes too).  MiniLM embeddings are cached
 per text within the process and computed in groups of equal token length, so
-an embedding does not depend on which other texts were embedded with it.
+an embedding does not depend on which other texts were embedded with it; the
+model is loaded lazily, on the first text that needs it.
+
+Training rows
+-------------
+The rows come from the engine's held-apart training pool
+(:func:`simulator.inference.split.split_trace`: a trace's ``split == "train"``
+rows, else a seeded hash order of its sample ids), never from the simulated
+samples.  :func:`train_split` and :func:`train_command` use the same split.
+Fewer than :data:`MIN_TRAIN_ROWS` rows rarely train anything useful; the
+policies warn.
 """
 
 from __future__ import annotations
@@ -101,7 +148,21 @@ IMAGE_FACTS = ("log_width_px", "log_height_px", "log1p_bytes")
 VARIANTS = ("progressive", "g", "g-prime")
 #: Answers of at most this many words compare by normalised equality (Eq. 1 target).
 SHORT_ANSWER_WORDS = 3
-FORMAT_VERSION = 1
+#: Values of ``target`` (see the module docstring); the first is the default.
+TARGETS = ("agreement", "minilm")
+#: The paper's Simi: "semantic similarity in question answering or equality in
+#: classification" (§3.1.1) -- see the module docstring for why not MiniLM everywhere.
+DEFAULT_TARGET = "agreement"
+#: Fewer training rows than this trigger a warning (the audit's minimum).
+MIN_TRAIN_ROWS = 1000
+#: Boxes agree (second opinion) when their IoU is at least this.
+BOX_AGREEMENT_IOU = 0.5
+#: Width of the token-probability statistics p(A) and of the agreement input a(A).
+TOKPROB_DIM = 2
+AGREEMENT_DIM = 2
+#: 2: target choice, token-probability and agreement inputs (format 1 checkpoints, which
+#: had none of them and read the answer_similarity column, still load).
+FORMAT_VERSION = 2
 #: Training settings of :func:`train_confidence` not set by the policies' parameters.
 TRAIN_DEFAULTS: dict[str, Any] = {"patience": 10, "val_fraction": 0.2, "lr": 1e-3,
                                   "batch_size": 32, "dropout": 0.1, "weight_decay": 1e-4}
@@ -221,12 +282,36 @@ def _box_iou(a: str, b: str) -> float:
         return 0.0
 
 
-def similarity_target(df: pd.DataFrame) -> tuple[np.ndarray, str]:
-    """``Simi(y^s, y^g)`` per row (float in [0, 1]) and a word on where it came from."""
-    if "answer_similarity" in df.columns:
-        return df["answer_similarity"].to_numpy(float), "answer_similarity column"
+def _check_target(target: str) -> str:
+    if target not in TARGETS:
+        raise InputError(f"confidence target {target!r}; expected one of {', '.join(TARGETS)}")
+    return target
+
+
+def minilm_cosine(texts_a: Sequence[str], texts_b: Sequence[str]) -> np.ndarray:
+    """Cosine of the MiniLM embeddings, pair by pair, clipped to [0, 1] (cached per text).
+
+    Equal texts (after lower-casing and trimming) give exactly 1; an empty text 0.
+    """
+    a = [str(t).strip() for t in texts_a]
+    b = [str(t).strip() for t in texts_b]
+    out = np.ones(len(a))
+    differ = [i for i, (x, y) in enumerate(zip(a, b)) if x.lower() != y.lower()]
+    if differ:
+        ea = embed_texts([a[i] for i in differ]).astype(float)
+        eb = embed_texts([b[i] for i in differ]).astype(float)
+        out[differ] = np.sum(ea * eb, axis=1)
+    return np.clip(out, 0.0, 1.0)
+
+
+def similarity_target(df: pd.DataFrame, target: str = DEFAULT_TARGET) -> tuple[np.ndarray, str]:
+    """``Simi(y^s, y^g)`` per row (float in [0, 1]) and a word on how it was computed.
+
+    ``target`` is ``"minilm"`` or ``"agreement"`` (see the module docstring).
+    """
     from simulator.inference import metrics
 
+    _check_target(target)
     on = [str(a) for a in df["onboard_answer"]]
     gr = [str(a) for a in df["ground_answer"]]
     tasks = [str(t).strip().lower() for t in df["task"]]
@@ -234,7 +319,13 @@ def similarity_target(df: pd.DataFrame) -> tuple[np.ndarray, str]:
     semantic: list[int] = []
     kinds: set[str] = set()
     for i, (a, b, task) in enumerate(zip(on, gr, tasks)):
-        if task == "classification":
+        if task == "detection":
+            s[i] = _box_iou(a, b)
+            kinds.add("box IoU (MiniLM on coordinates is meaningless)" if target == "minilm"
+                      else "box IoU")
+        elif target == "minilm":
+            semantic.append(i)
+        elif task == "classification":
             s[i] = float(metrics.normalize_label(a) == metrics.normalize_label(b))
             kinds.add("label equality")
         elif task == "mcq":
@@ -243,19 +334,65 @@ def similarity_target(df: pd.DataFrame) -> tuple[np.ndarray, str]:
                 la, lb = metrics.normalize_vqa_answer(a), metrics.normalize_vqa_answer(b)
             s[i] = float(la == lb)
             kinds.add("option-letter equality")
-        elif task == "detection":
-            s[i] = _box_iou(a, b)
-            kinds.add("box IoU")
         elif len(a.split()) <= SHORT_ANSWER_WORDS and len(b.split()) <= SHORT_ANSWER_WORDS:
             s[i] = metrics.exact_match(a, b)
             kinds.add("normalised exact match")
         else:
             semantic.append(i)
     if semantic:
-        s[semantic] = metrics.semantic_similarity_batch([on[i] for i in semantic],
-                                                        [gr[i] for i in semantic])
-        kinds.add("MiniLM semantic similarity")
-    return np.clip(s, 0.0, 1.0), "computed: " + ", ".join(sorted(kinds))
+        s[semantic] = minilm_cosine([on[i] for i in semantic], [gr[i] for i in semantic])
+        kinds.add("MiniLM cosine")
+    return np.clip(s, 0.0, 1.0), f"{target}: " + ", ".join(sorted(kinds))
+
+
+def answers_agree(tasks: Sequence[str], answers: Sequence[str],
+                  others: Sequence[str]) -> np.ndarray:
+    """Whether two onboard answers agree: labels, boxes (IoU >= 0.5) or VQA-normalised text.
+
+    >>> answers_agree(["classification", "detection", "vqa"],
+    ...               ["Dense Residential", "[0, 0, 1, 1]", "Yes."],
+    ...               ["dense_residential", "[0, 0, 1, 0.6]", "yes"]).tolist()
+    [True, True, True]
+    """
+    from simulator.inference import metrics
+
+    out = np.zeros(len(answers), dtype=bool)
+    for i, (task, a, b) in enumerate(zip(tasks, answers, others)):
+        task = str(task).strip().lower()
+        a, b = str(a), str(b)
+        if task == "detection":
+            try:
+                out[i] = metrics.iou(a, b) >= BOX_AGREEMENT_IOU
+            except (InputError, ValueError):
+                out[i] = False
+        elif task == "classification":
+            out[i] = metrics.normalize_label(a) == metrics.normalize_label(b)
+        else:
+            out[i] = metrics.normalize_vqa_answer(a) == metrics.normalize_vqa_answer(b)
+    return out
+
+
+def auroc(score: np.ndarray, label: np.ndarray) -> float | None:
+    """Area under the ROC curve of ``score`` for the binary ``label`` (ties count half).
+
+    ``None`` when ``label`` has only one class.
+
+    >>> auroc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1]))
+    0.75
+    """
+    y = np.asarray(label, dtype=bool)
+    x = np.asarray(score, dtype=float)
+    n1, n0 = int(y.sum()), int((~y).sum())
+    if n1 == 0 or n0 == 0:
+        return None
+    order = np.argsort(x, kind="mergesort")
+    ranks = np.empty(len(x))
+    sorted_x = x[order]
+    # average ranks over ties
+    _, first, counts = np.unique(sorted_x, return_index=True, return_counts=True)
+    avg = first + (counts + 1) / 2.0
+    ranks[order] = np.repeat(avg, counts)
+    return float((ranks[y].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0))
 
 
 # --------------------------------------------------------------------------- features
@@ -294,6 +431,54 @@ def partial_answers(df: pd.DataFrame, generated_stages: int, stage_tokens: int,
     return out
 
 
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(np.asarray(p, dtype=float), 1e-4, 1 - 1e-4)
+    return np.log(q) - np.log1p(-q)
+
+
+def stage_confidence(df: pd.DataFrame, generated_stages: int | None, stage_tokens: int,
+                     kind: str) -> np.ndarray:
+    """Mean token probability of the first ``generated_stages`` stages (``None``: all).
+
+    ``kind`` ``"stage-confidence"`` reads the cumulative ``onboard_stage_confidence``;
+    ``"stage-probs"`` accumulates a recording's per-stage ``onboard_stage_probs``,
+    weighting each stage by its tokens (``stage_tokens``, the last stage the rest of
+    ``onboard_output_tokens``).
+
+    >>> df = pd.DataFrame({"onboard_stage_probs": [[0.9, 0.6]], "onboard_output_tokens": [6]})
+    >>> round(float(stage_confidence(df, 2, 4, "stage-probs")[0]), 4)   # (4*0.9 + 2*0.6) / 6
+    0.8
+    """
+    out = np.zeros(len(df))
+    if kind == "stage-confidence":
+        for i, values in enumerate(df["onboard_stage_confidence"]):
+            values = list(values) if values is not None else []
+            if values:
+                k = len(values) if generated_stages is None else min(generated_stages, len(values))
+                out[i] = float(values[max(k, 1) - 1])
+        return out
+    for i, (values, total) in enumerate(zip(df["onboard_stage_probs"], df["onboard_output_tokens"])):
+        values = [float(v) for v in (values if values is not None else [])]
+        if not values:
+            continue
+        k = len(values) if generated_stages is None else min(max(generated_stages, 1), len(values))
+        weights = [min(stage_tokens, max(int(total) - j * stage_tokens, 1)) for j in range(k)]
+        out[i] = float(np.dot(values[:k], weights) / sum(weights))
+    return out
+
+
+def answer_complete(df: pd.DataFrame, generated_stages: int | None, stage_tokens: int,
+                    recorded: bool) -> np.ndarray:
+    """Whether ``A_k`` is already the complete onboard answer."""
+    n = len(df)
+    if generated_stages is None:
+        return np.ones(n, dtype=bool)
+    if recorded and "onboard_stage_answers" in df.columns:
+        return np.array([generated_stages >= max(len(list(s)) if s is not None else 0, 1)
+                         for s in df["onboard_stage_answers"]], dtype=bool)
+    return generated_stages * stage_tokens >= df["onboard_output_tokens"].to_numpy(int)
+
+
 @dataclass
 class FeatureSpec:
     """How the stage inputs are built from a trace table (fixed at training time)."""
@@ -307,6 +492,15 @@ class FeatureSpec:
     recorded_stage_tokens: int | None = None
     base_mean: list[float] = field(default_factory=list)
     base_std: list[float] = field(default_factory=list)
+    #: "stage-confidence", "stage-probs" or None (no token probabilities)
+    tokprob_kind: str | None = None
+    #: whether the answer stages also see agreement with ``second_opinion_answer``
+    agreement: bool = False
+    #: Eq. 1 target the network was trained on (format 1 checkpoints: the trace's column)
+    target: str = "answer_similarity column (format 1)"
+    #: standardisation of the extra inputs [p(A), a(A)], one list per answer stage
+    extra_mean: list[list[float]] = field(default_factory=list)
+    extra_std: list[list[float]] = field(default_factory=list)
 
     @property
     def base_dim(self) -> int:
@@ -316,15 +510,51 @@ class FeatureSpec:
         return extra + len(IMAGE_FACTS)
 
     @property
+    def extra_dim(self) -> int:
+        return (TOKPROB_DIM if self.tokprob_kind else 0) + (AGREEMENT_DIM if self.agreement else 0)
+
+    @property
     def stages(self) -> int:
         return self.points if self.variant == "progressive" else 1
 
     def input_dims(self) -> list[int]:
+        answer = self.base_dim + EMBED_DIM + self.extra_dim
         if self.variant == "g":
             return [self.base_dim]
         if self.variant == "g-prime":
-            return [self.base_dim + EMBED_DIM]
-        return [self.base_dim] + [self.base_dim + EMBED_DIM] * (self.points - 1)
+            return [answer]
+        return [self.base_dim] + [answer] * (self.points - 1)
+
+    def _answer_stages(self) -> list[int | None]:
+        """Generated stages behind each answer-aware network stage (``None``: complete answer)."""
+        if self.variant == "g":
+            return []
+        if self.variant == "g-prime":
+            return [None]
+        return list(range(1, self.points))
+
+    def input_notes(self) -> dict[str, Any]:
+        """Which inputs each network stage reads (for the run notes)."""
+        base = {"features": "V(x) (features column)",
+                "question+image-size": "question embedding + image size (no features column)",
+                "image-size": "image size only (no features column, no question)"}[self.base_kind]
+        answer = [base, "e(A) MiniLM embedding"]
+        source = {"recorded-stage-answers": "recorded partial answers",
+                  "truncated-final-answer": "partial answers approximated from the final one",
+                  "final-answer": "complete onboard answer"}.get(self.answer_kind or "", "")
+        if self.tokprob_kind:
+            column = ("onboard_stage_confidence" if self.tokprob_kind == "stage-confidence"
+                      else "onboard_stage_probs")
+            answer.append(f"token-probability statistics of A ({column})")
+        if self.agreement:
+            answer.append("agreement of A with second_opinion_answer (known once A is complete)")
+        out: dict[str, Any] = {"stage1" if self.variant != "g-prime" else "final": (
+            answer if self.variant == "g-prime" else [base])}
+        for i in range(2, self.points + 1) if self.variant == "progressive" else ():
+            out[f"stage{i}"] = answer
+        if source:
+            out["answers"] = source
+        return out
 
     def fallback_notes(self) -> list[str]:
         notes = []
@@ -336,13 +566,19 @@ class FeatureSpec:
             notes.append("partial answers A_i approximated by the first words of the complete "
                          "onboard answer, in proportion to the tokens generated (the trace has "
                          "no onboard_stage_answers for this stage_tokens)")
+        if self.answer_kind is not None and not self.tokprob_kind:
+            notes.append("no token probabilities for the partial answers (the trace has no "
+                         "onboard_stage_confidence / onboard_stage_probs for this stage_tokens)")
+        if self.answer_kind is not None and not self.agreement:
+            notes.append("no second onboard opinion (the trace has no second_opinion_answer)")
         return notes
 
     # ------------------------------------------------------------------ building
 
     @classmethod
     def for_table(cls, df: pd.DataFrame, *, variant: str, points: int, stage_tokens: int,
-                  recorded_stage_tokens: int | None = None) -> FeatureSpec:
+                  recorded_stage_tokens: int | None = None,
+                  target: str = DEFAULT_TARGET) -> FeatureSpec:
         if "features" in df.columns and len(df):
             base_kind = "features"
             dim = len(np.asarray(df["features"].iloc[0], dtype=float))
@@ -350,18 +586,28 @@ class FeatureSpec:
             base_kind = "question+image-size" if "question" in df.columns else "image-size"
             dim = 0
         needs_answers = variant == "g-prime" or (variant == "progressive" and points > 1)
+        same_stages = recorded_stage_tokens is None or int(recorded_stage_tokens) == stage_tokens
+        tokprob_kind = None
+        agreement = False
         if not needs_answers:
             answer_kind = None
-        elif variant == "g-prime":
-            answer_kind = "final-answer"
-        elif "onboard_stage_answers" in df.columns and (
-                recorded_stage_tokens is None or int(recorded_stage_tokens) == stage_tokens):
-            answer_kind = "recorded-stage-answers"
         else:
-            answer_kind = "truncated-final-answer"
+            if variant == "g-prime":
+                answer_kind = "final-answer"
+            elif "onboard_stage_answers" in df.columns and same_stages:
+                answer_kind = "recorded-stage-answers"
+            else:
+                answer_kind = "truncated-final-answer"
+            # the complete answer's mean token probability does not depend on N_t
+            if "onboard_stage_confidence" in df.columns and (same_stages or variant == "g-prime"):
+                tokprob_kind = "stage-confidence"
+            elif "onboard_stage_probs" in df.columns and (same_stages or variant == "g-prime"):
+                tokprob_kind = "stage-probs"
+            agreement = "second_opinion_answer" in df.columns
         return cls(variant=variant, points=points, stage_tokens=stage_tokens,
                    base_kind=base_kind, feature_dim=dim, answer_kind=answer_kind,
-                   recorded_stage_tokens=recorded_stage_tokens)
+                   recorded_stage_tokens=recorded_stage_tokens, tokprob_kind=tokprob_kind,
+                   agreement=agreement, target=target)
 
     def check_table(self, df: pd.DataFrame) -> None:
         """Raise :class:`InputError` when ``df`` lacks what this spec was trained on."""
@@ -376,6 +622,14 @@ class FeatureSpec:
         elif self.base_kind == "question+image-size" and "question" not in df.columns:
             raise InputError("the confidence network was trained with questions; "
                              "this trace has no question column")
+        column = {"stage-confidence": "onboard_stage_confidence",
+                  "stage-probs": "onboard_stage_probs"}.get(self.tokprob_kind or "")
+        if column and column not in df.columns:
+            raise InputError(f"the confidence network was trained with token probabilities; "
+                             f"this trace has no {column} column")
+        if self.agreement and "second_opinion_answer" not in df.columns:
+            raise InputError("the confidence network was trained with a second onboard opinion; "
+                             "this trace has no second_opinion_answer column")
 
     def raw_base(self, df: pd.DataFrame) -> np.ndarray:
         """Unnormalised stage-1 inputs (n x base_dim, float64)."""
@@ -392,18 +646,46 @@ class FeatureSpec:
             return np.hstack([q, facts])
         return facts
 
+    def raw_extra(self, df: pd.DataFrame, generated_stages: int | None) -> np.ndarray:
+        """Unnormalised extra inputs ``[p(A), a(A)]`` of ``A_k`` (n x extra_dim)."""
+        cols: list[np.ndarray] = []
+        if self.tokprob_kind:
+            recorded = int(self.recorded_stage_tokens or self.stage_tokens)
+            c = stage_confidence(df, generated_stages, recorded, self.tokprob_kind)
+            cols += [c, _logit(c)]
+        if self.agreement:
+            done = answer_complete(df, generated_stages, self.stage_tokens,
+                                   self.answer_kind == "recorded-stage-answers")
+            agree = answers_agree(df["task"].tolist(), df["onboard_answer"].tolist(),
+                                  df["second_opinion_answer"].tolist())
+            cols += [(agree & done).astype(float), done.astype(float)]
+        return np.column_stack(cols) if cols else np.zeros((len(df), 0))
+
     def fit(self, df: pd.DataFrame) -> None:
         """Set the normalisation statistics from the training rows ``df``."""
-        raw = self.raw_base(df)
-        mean = raw.mean(axis=0)
-        std = raw.std(axis=0)
-        std = np.where(std > 1e-8, std, 1.0)
-        self.base_mean = [float(v) for v in mean]
-        self.base_std = [float(v) for v in std]
+        def stats(raw: np.ndarray) -> tuple[list[float], list[float]]:
+            mean = raw.mean(axis=0) if len(raw) else np.zeros(raw.shape[1])
+            std = raw.std(axis=0) if len(raw) else np.ones(raw.shape[1])
+            std = np.where(std > 1e-8, std, 1.0)
+            return [float(v) for v in mean], [float(v) for v in std]
+
+        self.base_mean, self.base_std = stats(self.raw_base(df))
+        self.extra_mean, self.extra_std = [], []
+        if self.extra_dim:
+            for k in self._answer_stages():
+                mean, std = stats(self.raw_extra(df, k))
+                self.extra_mean.append(mean)
+                self.extra_std.append(std)
 
     def base(self, df: pd.DataFrame) -> np.ndarray:
         raw = self.raw_base(df)
         return (raw - np.asarray(self.base_mean)) / np.asarray(self.base_std)
+
+    def extra(self, df: pd.DataFrame, index: int, generated_stages: int | None) -> np.ndarray:
+        raw = self.raw_extra(df, generated_stages)
+        if not self.extra_dim:
+            return raw
+        return (raw - np.asarray(self.extra_mean[index])) / np.asarray(self.extra_std[index])
 
     def answers(self, df: pd.DataFrame, generated_stages: int | None) -> list[str]:
         """``A_k`` for ``k = generated_stages``; the complete answer for ``None``."""
@@ -416,13 +698,10 @@ class FeatureSpec:
         """One float32 array per network stage (see the module docstring)."""
         self.check_table(df)
         base = self.base(df)
-        if self.variant == "g":
-            parts = [base]
-        elif self.variant == "g-prime":
-            parts = [np.hstack([base, embed_texts(self.answers(df, None))])]
-        else:
-            parts = [base] + [np.hstack([base, embed_texts(self.answers(df, i - 1))])
-                              for i in range(2, self.points + 1)]
+        parts = [] if self.variant == "g-prime" else [base]
+        for index, k in enumerate(self._answer_stages()):
+            parts.append(np.hstack([base, embed_texts(self.answers(df, k)),
+                                    self.extra(df, index, k)]))
         return [np.ascontiguousarray(p, dtype=np.float32) for p in parts]
 
 
@@ -453,9 +732,15 @@ class TrainedConfidence:
     def summary(self) -> dict[str, Any]:
         """What the run notes record about the training."""
         m = self.metrics
-        return {k: m.get(k) for k in ("n_train", "n_val", "best_epoch", "epochs_run",
-                                      "best_val_loss", "constant_val_loss", "target",
-                                      "train_seconds")}
+        out = {k: m.get(k) for k in ("n_rows", "n_train", "n_val", "best_epoch", "epochs_run",
+                                     "best_val_loss", "constant_val_loss", "target",
+                                     "target_mean", "train_seconds")}
+        best, const = m.get("best_val_loss"), m.get("constant_val_loss")
+        out["val_loss_vs_constant"] = (round(best / const, 4) if best is not None and const
+                                       else None)
+        if out.get("n_rows") is None:  # format 1 metrics
+            out["n_rows"] = self.meta.get("n_train")
+        return out
 
     # ------------------------------------------------------------------ files
 
@@ -469,7 +754,11 @@ class TrainedConfidence:
             "variant": self.spec.variant,
             "points": self.spec.points,
             "stage_tokens": self.spec.stage_tokens,
-            "feature_kinds": {"stage1": self.spec.base_kind, "answers": self.spec.answer_kind},
+            "feature_kinds": {"stage1": self.spec.base_kind, "answers": self.spec.answer_kind,
+                              "token_probabilities": self.spec.tokprob_kind,
+                              "second_opinion": self.spec.agreement},
+            "inputs": self.spec.input_notes(),
+            "target": self.spec.target,
             "spec": asdict(self.spec),
             "net": {"input_dims": self.net.input_dims, "hidden": self.net.hidden,
                     "dropout": self.net.dropout},
@@ -544,6 +833,7 @@ def train_confidence(
     weight_decay: float = TRAIN_DEFAULTS["weight_decay"],
     recorded_stage_tokens: int | None = None,
     trace_name: str | None = None,
+    target: str = DEFAULT_TARGET,
 ) -> TrainedConfidence:
     """Train g̃ (``variant="progressive"``), g or g′ on ``train_df`` by Eq. 1.
 
@@ -552,8 +842,9 @@ def train_confidence(
     ``patience`` epochs without a lower validation loss, and the best epoch's
     weights are kept.  ``metrics`` records the per-epoch losses, the best epoch
     and the validation loss of the constant predictor (the training mean of s)
-    for comparison.
+    for comparison.  ``target`` is the Eq. 1 target (:data:`TARGETS`).
     """
+    _check_target(target)
     if variant not in VARIANTS:
         raise InputError(f"confidence variant {variant!r}; expected one of {', '.join(VARIANTS)}")
     points = _check_int("points", points, 1)
@@ -572,7 +863,7 @@ def train_confidence(
         raise InputError(f"the confidence network needs at least 2 training samples; got {n}")
     started = time.perf_counter()
     df = train_df.reset_index(drop=True)
-    target, target_source = similarity_target(df)
+    s, target_source = similarity_target(df, target)
 
     rng = np.random.default_rng(seed)
     order = rng.permutation(n)
@@ -582,10 +873,10 @@ def train_confidence(
     val_idx, fit_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
 
     spec = FeatureSpec.for_table(df, variant=variant, points=points, stage_tokens=stage_tokens,
-                                 recorded_stage_tokens=recorded_stage_tokens)
+                                 recorded_stage_tokens=recorded_stage_tokens, target=target)
     spec.fit(df.iloc[fit_idx])
     inputs = [torch.from_numpy(x) for x in spec.stage_inputs(df)]
-    y = torch.from_numpy(target.astype(np.float32))
+    y = torch.from_numpy(s.astype(np.float32))
     x_fit = [x[fit_idx] for x in inputs]
     x_val = [x[val_idx] for x in inputs]
     y_fit, y_val = y[fit_idx], y[val_idx]
@@ -637,41 +928,44 @@ def train_confidence(
         "best_epoch": int(best_epoch), "epochs_run": len(train_losses),
         "best_val_loss": float(best_loss) if n_val else None,
         "constant_val_loss": constant_val, "target": target_source,
-        "target_mean": float(target.mean()), "train_seconds": round(seconds, 3),
+        "target_mean": float(s.mean()), "target_kind": target,
+        "train_seconds": round(seconds, 3),
         "hyper": {"seed": seed, "epochs": epochs, "patience": patience,
                   "val_fraction": float(val_fraction), "lr": float(lr),
                   "batch_size": batch_size, "hidden": hidden, "dropout": float(dropout),
                   "weight_decay": float(weight_decay)},
     }
     meta = {"trace": trace_name, "n_train": int(n), "variant": variant, "points": points,
-            "stage_tokens": stage_tokens,
+            "stage_tokens": stage_tokens, "target": target,
             "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "torch_version": torch.__version__}
-    log.info("trained confidence network %s on %d rows in %.1f s: best epoch %d, val loss %s "
-             "(constant %s)", variant, n, seconds, best_epoch, metrics["best_val_loss"],
-             constant_val)
+    log.info("trained confidence network %s (target %s) on %d rows in %.1f s: best epoch %d, "
+             "val loss %s (constant %s)", variant, target, n, seconds, best_epoch,
+             metrics["best_val_loss"], constant_val)
     return TrainedConfidence(net=net, spec=spec, metrics=metrics, meta=meta)
 
 
 # --------------------------------------------------------------------------- command line
 
 
-def train_split(table: pd.DataFrame, fraction: float, seed: int) -> pd.DataFrame:
-    """The training rows the engine would hold out for ``workload.train_fraction``.
+def train_split(table: pd.DataFrame, fraction: float | None = None, seed: int = 1, *,
+                train_rows: int | None = None) -> pd.DataFrame:
+    """The training pool the engine holds apart from the simulated samples.
 
-    Same rule and random stream as the engine's split
-    (:func:`simulator.engine.world._split` with the ``split`` stream of the
-    scenario seed): sort the unique ``sample_id`` values, draw
-    ``round(fraction * n)`` of them without replacement.  With ``seed`` equal to
-    a scenario's seed and a workload replaying the whole trace, the rows are
-    exactly those the engine keeps out of that scenario's simulation.
+    :func:`simulator.inference.split.split_trace` with the same arguments: a
+    trace's ``split == "train"`` rows when it has that column (``train_rows``
+    caps them), else ``train_rows`` (or ``round(fraction * n)``) sample ids
+    picked by a seeded hash order.  With ``seed`` equal to a scenario's split
+    seed the rows are exactly those the engine keeps out of the simulation.
     """
-    from simulator.engine import world
+    from simulator.inference.split import split_trace
 
-    if not 0 < float(fraction) < 1:
-        raise InputError(f"train fraction {fraction!r}; expected a number in (0, 1)")
-    rng = world._rngs(int(seed))["split"]
-    _, train = world._split(table.reset_index(drop=True), float(fraction), rng)
+    if train_rows is None and "split" not in table.columns:
+        if fraction is None or not 0 < float(fraction) < 1:
+            raise InputError(f"train fraction {fraction!r}; expected a number in (0, 1)")
+    _, train = split_trace(table.reset_index(drop=True), train_rows=train_rows,
+                           train_fraction=None if train_rows is not None else fraction,
+                           seed=int(seed))
     return train
 
 
@@ -683,8 +977,13 @@ def default_checkpoint(trace_name: str, variant: str) -> Path:
 
 def train_command(trace: str, train_fraction: float = 0.05, seed: int = 1,
                   out: Path | str | None = None, points: int = 2, stage_tokens: int = 16,
-                  variant: str = "progressive", **train_kwargs: Any) -> Path:
-    """``spaceverse train confidence``: train on a seeded split of ``trace``; return the ``.pt`` path.
+                  variant: str = "progressive", train_rows: int | None = None,
+                  target: str = DEFAULT_TARGET, **train_kwargs: Any) -> Path:
+    """``spaceverse train confidence``: train on the training pool of ``trace``; return the ``.pt`` path.
+
+    The pool is :func:`train_split`: ``train_rows`` rows when given (``spaceverse
+    train confidence --train-rows N``), else ``train_fraction`` of the sample ids;
+    a trace with a ``split`` column uses its ``"train"`` rows.
 
     ``out`` is a file path (``.pt`` added if missing), a folder (existing, or
     written with a trailing ``/``; the file is ``<trace>-<variant>.pt`` inside
@@ -695,15 +994,24 @@ def train_command(trace: str, train_fraction: float = 0.05, seed: int = 1,
     from simulator.inference.traces import read_trace
 
     t = read_trace(trace)
-    train = train_split(t.table, train_fraction, seed)
+    train = train_split(t.table, train_fraction, seed, train_rows=train_rows)
+    what = f"train_rows {train_rows}" if train_rows is not None else \
+        f"train fraction {train_fraction}"
     if len(train) < 2:
-        raise InputError(f"train fraction {train_fraction} of {len(t)} samples leaves "
-                         f"{len(train)} for training; expected at least 2")
+        raise InputError(f"{what} of {len(t)} samples leaves {len(train)} for training; "
+                         f"expected at least 2")
+    if len(train) < MIN_TRAIN_ROWS:
+        log.warning("training the confidence network on %d rows (%s); fewer than %d rarely "
+                    "learn anything", len(train), what, MIN_TRAIN_ROWS)
     trained = train_confidence(train, points=points, stage_tokens=stage_tokens, variant=variant,
                                seed=seed, recorded_stage_tokens=t.meta.get("stage_tokens"),
-                               trace_name=t.name, **train_kwargs)
-    trained.meta["train_fraction"] = float(train_fraction)
+                               trace_name=t.name, target=target, **train_kwargs)
+    trained.meta["train_fraction"] = None if train_rows is not None else float(train_fraction)
+    trained.meta["train_rows"] = None if train_rows is None else int(train_rows)
     trained.meta["split_seed"] = int(seed)
+    trained.meta["split"] = ("the trace's split == 'train' rows" if "split" in t.table.columns
+                             else "simulator.inference.split.split_trace: seeded hash order of "
+                                  "the sample ids")
     if out is None:
         path = default_checkpoint(t.name, variant)
     else:
@@ -720,15 +1028,17 @@ def content_digest(df: pd.DataFrame) -> str:
     h = hashlib.sha256()
     cols = [c for c in ("sample_id", "task", "image_width_px", "image_height_px", "image_bytes",
                         "onboard_answer", "ground_answer", "onboard_output_tokens",
-                        "answer_similarity", "question") if c in df.columns]
-    h.update(json.dumps(cols).encode())
+                        "question", "second_opinion_answer") if c in df.columns]
+    lists = [c for c in ("features", "onboard_stage_answers", "onboard_stage_confidence",
+                         "onboard_stage_probs") if c in df.columns]
+    h.update(json.dumps([cols, lists]).encode())
     for c in cols:
         h.update(json.dumps([str(v) for v in df[c].tolist()]).encode())
-    for name in ("features", "onboard_stage_answers"):
-        if name in df.columns:
-            for v in df[name]:
-                if name == "features":
-                    h.update(np.asarray(v, dtype=np.float32).tobytes())
-                else:
-                    h.update(json.dumps([str(x) for x in v]).encode())
+    for name in lists:
+        for v in df[name]:
+            if name == "onboard_stage_answers":
+                h.update(json.dumps([str(x) for x in v]).encode())
+            else:
+                h.update(np.asarray(v, dtype=np.float32).tobytes())
+                h.update(b"|")
     return h.hexdigest()

@@ -20,15 +20,28 @@ Registered here (into :data:`simulator.policies.allocation.REGISTRY` on import):
     sent.
 
 Parameters (``policy.params``): ``tau`` (one threshold per decision point,
-``stages`` of them; default the paper's (0.5, 0.4) for I = 2), ``checkpoint``
-(a network saved by :func:`~simulator.policies.confidence.train_command`; a
-relative path is looked up in the working directory, then under the project
-root; without one the network is trained on the run's training split,
-``workload.train_fraction``), ``epochs`` (at most; early stopping),
-``hidden``, ``seed``; g and g′ also take ``threshold``.  Trained networks are
-cached in the run's policy cache folder, keyed by a hash of the training rows
-(their sample ids and content), the trace name, the variant, the layout and
-these parameters, so repeated runs reuse them.
+``stages`` of them; default the paper's (0.5, 0.4) for I = 2), ``target``
+(the Eq. 1 target: ``agreement``, the paper's per-task Simi and the default, or
+``minilm``; see
+:mod:`simulator.policies.confidence`), ``checkpoint`` (a network saved by
+:func:`~simulator.policies.confidence.train_command`; a relative path is
+looked up in the working directory, then under the project root; without one
+the network is trained on the run's training pool, ``PolicyContext.train``,
+which the engine holds apart from the simulated samples), ``epochs`` (at
+most; early stopping), ``hidden``, ``seed``; g and g′ also take
+``threshold``.  Trained networks are cached in the run's policy cache folder,
+keyed by a hash of the training rows (their sample ids and content, the
+input columns present), the trace name, the variant, the layout, the target
+and these parameters, so repeated runs reuse them.
+
+Notes (``Plan.notes``, written to summary.json): thresholds, offload fraction
+overall and per stage, the training (rows used, best epoch, validation loss
+against the constant predictor, target), the inputs each stage read and their
+fallbacks, and ``auroc_ground_better``: per network stage, the AUROC of
+``1 - g̃_i`` for "the ground answer is better" (``ground_score >
+onboard_score``) over all evaluated samples (never trained on).  Warnings
+(logged and in ``warnings``): fewer than 1,000 training rows, or more than
+95 % / fewer than 5 % of the samples offloaded.
 
 The network and its inputs are described in :mod:`simulator.policies.confidence`
 (imported lazily: registering these policies does not load torch).
@@ -57,10 +70,17 @@ log = logging.getLogger(__name__)
 
 #: The paper's thresholds for I = 2 (§4.1.4).
 PAPER_TAU = (0.5, 0.4)
+#: Eq. 1 targets, default first (the same as confidence.TARGETS, kept here so that
+#: building a policy does not import torch).
+TARGETS = ("agreement", "minilm")
 DEFAULT_EPOCHS = 200
 DEFAULT_HIDDEN = 64
 DEFAULT_SEED = 0
-CACHE_VERSION = 1
+#: 2: the target and the token-probability / second-opinion inputs are part of the key.
+CACHE_VERSION = 2
+#: Offload fractions outside [LOW, HIGH] are warned about (a policy doing (almost)
+#: nothing or everything).
+OFFLOAD_WARN_LOW, OFFLOAD_WARN_HIGH = 0.05, 0.95
 
 
 def _number(name: str, value: Any) -> float:
@@ -93,7 +113,7 @@ class _ConfidencePolicy(AllocationPolicy):
     """Shared parts: parameters, training or loading the network, notes."""
 
     variant = "progressive"
-    accepts: tuple[str, ...] = ("tau", "checkpoint", "epochs", "hidden", "seed")
+    accepts: tuple[str, ...] = ("tau", "checkpoint", "epochs", "hidden", "seed", "target")
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -115,6 +135,12 @@ class _ConfidencePolicy(AllocationPolicy):
         if ckpt is not None and not isinstance(ckpt, (str, Path)):
             raise InputError(f"policy.params.checkpoint={ckpt!r}; expected a file path")
         self.checkpoint = ckpt
+        target = self.params.get("target")
+        if target is not None and target not in TARGETS:
+            raise InputError(f"policy.params.target={target!r}; expected one of "
+                             f"{', '.join(TARGETS)}")
+        self.target_given = target is not None
+        self.target = target if target is not None else TARGETS[0]
         self._stages_hint = params.get("stages")
 
     # ------------------------------------------------------------------ network
@@ -137,7 +163,7 @@ class _ConfidencePolicy(AllocationPolicy):
             raise InputError(f"{self.name} needs workload.train_fraction > 0 or "
                              f"policy.params.checkpoint")
         hyper = {"epochs": self.epochs, "hidden": self.hidden, "seed": self.seed,
-                 **conf.TRAIN_DEFAULTS, "format": conf.FORMAT_VERSION}
+                 **conf.TRAIN_DEFAULTS, "format": conf.FORMAT_VERSION, "target": self.target}
         key = self._cache_key(ctx, trace_name, recorded, hyper, conf.content_digest(ctx.train))
         cached = Path(ctx.cache_dir) / f"confidence-{self.variant}-{key[:20]}" \
             if ctx.cache_dir is not None else None
@@ -151,7 +177,7 @@ class _ConfidencePolicy(AllocationPolicy):
         trained = conf.train_confidence(
             ctx.train, points=ctx.points, stage_tokens=ctx.stage_tokens, variant=self.variant,
             seed=self.seed, epochs=self.epochs, hidden=self.hidden,
-            recorded_stage_tokens=recorded, trace_name=trace_name)
+            recorded_stage_tokens=recorded, trace_name=trace_name, target=self.target)
         if cached is not None:
             try:
                 trained.save(cached)
@@ -162,6 +188,7 @@ class _ConfidencePolicy(AllocationPolicy):
     def _cache_key(self, ctx, trace_name, recorded, hyper, digest) -> str:
         ids = sorted(str(s) for s in ctx.train["sample_id"])
         payload = {"version": CACHE_VERSION, "trace": trace_name, "variant": self.variant,
+                   "columns": sorted(str(c) for c in ctx.train.columns),
                    "points": ctx.points, "stage_tokens": ctx.stage_tokens,
                    "recorded_stage_tokens": recorded, "hyper": hyper, "ids": ids,
                    "content": digest}
@@ -169,6 +196,9 @@ class _ConfidencePolicy(AllocationPolicy):
 
     def _check_checkpoint(self, trained, ctx: PolicyContext) -> None:
         spec = trained.spec
+        if self.target_given and spec.target != self.target:
+            raise InputError(f"policy.params.checkpoint {self.checkpoint}: trained with target "
+                             f"{spec.target!r}; policy.params.target is {self.target!r}")
         if spec.variant != self.variant:
             raise InputError(f"policy.params.checkpoint {self.checkpoint}: a {spec.variant!r} "
                              f"network; policy {self.name} needs a {self.variant!r} one")
@@ -183,20 +213,54 @@ class _ConfidencePolicy(AllocationPolicy):
                              f"{ctx.stage_tokens} (policy.params.stage_tokens)")
         spec.check_table(ctx.samples)
 
-    def _notes(self, ctx, trained, origin, thresholds, stage, offload) -> dict:
+    def _notes(self, ctx, trained, origin, thresholds, stage, offload, preds=None) -> dict:
+        from simulator.policies import confidence as conf
+
         n = len(stage)
         by_stage = {ctx.stage_name(k): (float(np.mean(offload & (stage == k))) if n else 0.0)
                     for k in range(1, ctx.final_stage + 1)}
         spec = trained.spec
-        return {
+        training = {**trained.summary(), **origin}
+        notes = {
             "variant": self.variant,
+            "target": spec.target,
             "thresholds": [float(t) for t in thresholds],
             "offload_fraction": float(np.mean(offload)) if n else 0.0,
             "offload_fraction_by_stage": by_stage,
-            "training": {**trained.summary(), **origin},
-            "features": {"stage1": spec.base_kind, "answers": spec.answer_kind},
+            "training": training,
+            "features": {"stage1": spec.base_kind, "answers": spec.answer_kind,
+                         "token_probabilities": spec.tokprob_kind,
+                         "second_opinion": spec.agreement},
+            "inputs": spec.input_notes(),
             "feature_fallbacks": spec.fallback_notes(),
         }
+        if preds is not None and n and {"ground_score", "onboard_score"} <= set(ctx.samples):
+            better = (ctx.samples["ground_score"].to_numpy(float)
+                      > ctx.samples["onboard_score"].to_numpy(float))
+            names = ([f"stage{i}" for i in range(1, len(preds) + 1)]
+                     if self.variant == "progressive" else
+                     ["stage1" if self.variant == "g" else "final"])
+            notes["auroc_ground_better"] = {
+                name: (None if (a := conf.auroc(1.0 - p, better)) is None else round(a, 4))
+                for name, p in zip(names, preds)}
+            notes["auroc_definition"] = (
+                "AUROC of 1 - g~_i for ground_score > onboard_score over all evaluated samples "
+                f"({n}, never trained on; {int(better.sum())} where the ground answer is better)")
+        warnings = []
+        rows = training.get("n_rows")
+        if rows is not None and rows < conf.MIN_TRAIN_ROWS:
+            warnings.append(f"the confidence network was trained on {rows} rows, fewer than "
+                            f"{conf.MIN_TRAIN_ROWS}")
+        frac = notes["offload_fraction"]
+        if n and (frac > OFFLOAD_WARN_HIGH or frac < OFFLOAD_WARN_LOW):
+            warnings.append(f"{self.name} offloads {100 * frac:.1f} % of the samples (outside "
+                            f"{100 * OFFLOAD_WARN_LOW:.0f}-{100 * OFFLOAD_WARN_HIGH:.0f} %) with "
+                            f"thresholds {notes['thresholds']} on the {spec.target} target")
+        for w in warnings:
+            log.warning("%s: %s", self.name, w)
+        if warnings:
+            notes["warnings"] = warnings
+        return notes
 
 
 class SpaceVersePolicy(_ConfidencePolicy):
@@ -234,8 +298,10 @@ class SpaceVersePolicy(_ConfidencePolicy):
                 offload[low] = True
                 stage[low] = i
                 undecided &= ~low
+        else:
+            preds = []
         return Plan(offload, stage, notes=self._notes(ctx, trained, origin, thresholds,
-                                                      stage, offload))
+                                                      stage, offload, preds if n else None))
 
 
 class SpaceVerseG(_ConfidencePolicy):
@@ -257,9 +323,11 @@ class SpaceVerseG(_ConfidencePolicy):
         thr = self._threshold(ctx.points)
         trained, origin = self.network(ctx)
         n = len(ctx.samples)
-        offload = (trained.predict(ctx.samples)[0] < thr) if n else np.zeros(0, dtype=bool)
+        preds = trained.predict(ctx.samples) if n else None
+        offload = (preds[0] < thr) if n else np.zeros(0, dtype=bool)
         stage = np.where(offload, 1, ctx.final_stage).astype(int)
-        return Plan(offload, stage, notes=self._notes(ctx, trained, origin, [thr], stage, offload))
+        return Plan(offload, stage, notes=self._notes(ctx, trained, origin, [thr], stage, offload,
+                                                      preds))
 
 
 class SpaceVerseGPrime(SpaceVerseG):
@@ -277,9 +345,10 @@ class SpaceVerseGPrime(SpaceVerseG):
         thr = self._threshold(ctx.points)
         trained, origin = self.network(ctx)
         n = len(ctx.samples)
-        offload = (trained.predict(ctx.samples)[0] < thr) if n else np.zeros(0, dtype=bool)
+        preds = trained.predict(ctx.samples) if n else None
+        offload = (preds[0] < thr) if n else np.zeros(0, dtype=bool)
         stage = np.full(n, ctx.final_stage, dtype=int)
-        notes = self._notes(ctx, trained, origin, [thr], stage, offload)
+        notes = self._notes(ctx, trained, origin, [thr], stage, offload, preds)
         notes["offloaded_after_full_onboard_inference"] = True
         return Plan(offload, stage, notes=notes)
 
