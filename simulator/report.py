@@ -66,13 +66,19 @@ CAPTIONS = {
                           "downlink-buffer occupancy, and captures answered onboard or offloaded.",
     "contact_timeline": "Contact windows of every satellite with every ground station.",
     "fig4a_contact_fraction": "Share of time in contact against shell altitude (paper Fig. 4a).",
-    "fig4b_latency_breakdown": "Mean latency per stage per policy, end to end (paper Fig. 4b).",
+    "fig4b_latency_breakdown": "Mean service latency per stage per policy: each sample alone, "
+                               "no queueing, no wait for contact (paper Fig. 4b).",
+    "latency_breakdown_service": "Mean service latency per stage (each sample alone: the "
+                                 "paper's per-sample latency).",
+    "latency_breakdown_e2e": "Mean latency per stage per policy under the run's load, end to end "
+                             "(including the wait for a contact window).",
     "fig4b_latency_breakdown_in_contact": "Mean latency per stage per policy in contact "
                                           "(paper Fig. 4b).",
-    "fig9_accuracy_latency": "Accuracy against mean in-contact latency per policy, means over "
-                             "seeds with standard-deviation bars; dashed: Pareto front of the "
-                             "non-oracle policies (paper Fig. 9).",
-    "fig9_accuracy_e2e_latency": "As Fig. 9 with the end-to-end latency (including the wait for "
+    "fig9_accuracy_latency": "Accuracy (every sample answered) against mean service latency per "
+                             "policy, means over seeds with standard-deviation bars; dashed: "
+                             "Pareto front of the non-oracle policies (paper Fig. 9).",
+    "fig9_accuracy_e2e_latency": "As Fig. 9 under the run's load: accuracy of the finished "
+                                 "samples against the end-to-end latency (including the wait for "
                                  "contact).",
     "fig10_accuracy_vs_offloaded": "Accuracy against the number of offloaded samples "
                                    "(paper Fig. 10).",

@@ -10,8 +10,9 @@ A run folder ``results/<run-id>/`` holds
 * ``contacts.parquet`` — the contact plan used (optional) and
   ``transmissions.parquet`` — every transmitted piece.
 
-The folder is assembled under a hidden temporary name and renamed into place
-in one step, so an interrupted run never leaves a folder that looks complete.
+The folder is assembled under a hidden temporary name and swapped into place
+in one step, so an interrupted run never leaves a folder that looks complete and
+a re-run never loses the earlier result (see :func:`write_run`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ import pandas as pd
 
 from . import __version__
 from .errors import InputError
+from .fileio import clean_leftovers, remove_path, replace_folder, temp_name
 
 #: Columns of ``samples.parquet``, in order.
 SAMPLE_COLUMNS = [
@@ -35,7 +36,7 @@ SAMPLE_COLUMNS = [
     "bytes_raw", "bytes_sent", "buffer_queue_s", "wait_contact_s", "tx_s", "tx_pieces",
     "propagation_s", "ground_queue_s", "ground_s",
     "service_latency_s", "service_tx_s",
-    "in_contact_latency_s", "end_to_end_latency_s", "score", "score_modelled",
+    "in_contact_latency_s", "end_to_end_latency_s", "score", "answer_score", "score_modelled",
     "tx_start_s", "tx_end_s", "done_s",
 ]
 
@@ -67,6 +68,10 @@ def summarize(samples: pd.DataFrame, *, policy: dict, compression: dict, trace_m
         "status": {s: int(counts.get(s, 0)) for s in ("onboard", "ground", "dropped", "unfinished")},
         "accuracy": float(score[done].mean()) if done.any() else None,
         "accuracy_all_samples": float(np.where(done, score, 0.0).mean()) if n else None,
+        # The paper's accuracy: every sample gets its answer (one sample at a time, as the
+        # service latency), whether or not it finished within this run's horizon.
+        "accuracy_service": (float(np.nanmean(samples["answer_score"].to_numpy(float)))
+                             if n and "answer_score" in samples else None),
         "offload_fraction": float(offloaded.mean()) if n else None,
         # The paper's metric: each sample alone (no queueing, no wait for contact), over
         # every sample -- it does not depend on the load or on which samples finished.
@@ -102,38 +107,60 @@ def _json_default(value):
     return str(value)
 
 
-def write_run(folder: Path, *, samples: pd.DataFrame, summary: dict, scenario_yaml: str,
-              tables: dict[str, pd.DataFrame] | None = None) -> Path:
-    """Write a run folder atomically (build under a temporary name, then rename)."""
+def write_run_files(folder: Path, *, samples: pd.DataFrame, summary: dict,
+                    scenario_yaml: str, tables: dict[str, pd.DataFrame] | None = None) -> None:
+    """Write the files of a run into the existing (empty) ``folder``.
+
+    ``summary.json`` comes last: readers take a folder with a summary as complete.
+    Files get the umask's mode (``0666 & ~umask``) like any ordinary file.
+    """
     folder = Path(folder)
-    parent = folder.parent
+    samples.to_parquet(folder / "samples.parquet", index=False)
+    for name, table in (tables or {}).items():
+        table.to_parquet(folder / f"{name}.parquet", index=False)
+    (folder / "scenario.yaml").write_text(scenario_yaml)
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default)
+                                         + "\n")
+
+
+def prepare_results_folder(parent: Path) -> Path:
+    """Create the folder that receives run folders and tidy what dead writers left there
+    (see :func:`simulator.fileio.clean_leftovers`); one-line error if it cannot be made."""
+    parent = Path(parent)
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"{parent}: cannot create results folder ({exc.strerror or exc})") from None
-    tmp = parent / f".{folder.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    clean_leftovers(parent)
+    return parent
+
+
+def write_run(folder: Path, *, samples: pd.DataFrame, summary: dict, scenario_yaml: str,
+              tables: dict[str, pd.DataFrame] | None = None) -> Path:
+    """Write a run folder atomically: build it under the hidden name
+    ``.<run-id>.tmp-PID@HOST``, then swap it into place in one step
+    (:func:`simulator.fileio.replace_folder`).  A re-run never loses the earlier
+    result: until the swap the old folder is at ``folder``, after it the new one.
+    An interrupted or failed write leaves no hidden folder behind (a killed one
+    leaves one that the next command removes).
+    """
+    folder = Path(folder)
+    prepare_results_folder(folder.parent)
+    tmp = temp_name(folder, "tmp")
     try:
+        remove_path(tmp)  # this process's own leftover, if any
         tmp.mkdir()
-        samples.to_parquet(tmp / "samples.parquet", index=False)
-        for name, table in (tables or {}).items():
-            table.to_parquet(tmp / f"{name}.parquet", index=False)
-        (tmp / "scenario.yaml").write_text(scenario_yaml)
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default)
-                                          + "\n")
-        if folder.exists():
-            old = parent / f".{folder.name}.old-{os.getpid()}"
-            os.replace(folder, old)
-            os.replace(tmp, folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, folder)
+        write_run_files(tmp, samples=samples, summary=summary, scenario_yaml=scenario_yaml,
+                        tables=tables)
+        replace_folder(tmp, folder)
     except OSError as exc:
         raise InputError(f"{folder}: cannot write results ({exc.strerror or exc})") from None
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        if os.path.lexists(tmp):
+            try:
+                remove_path(tmp)
+            except OSError:
+                pass  # a dead-process leftover now; the next command removes it
     return folder
 
 

@@ -98,6 +98,9 @@ network): the parallelism of a sweep is over its points.
 ``accuracy``                      mean score of the finished samples
 ``accuracy_all``                  mean score over all samples, unfinished = 0
                                   (``accuracy_all_samples`` of the summary)
+``accuracy_service``              mean score of the answer every sample gets, finished in
+                                  the run or not (the paper's accuracy, beside the service
+                                  latency)
 ``preset``                        the scenario's model preset (physical / paper-calibrated)
 ``service_mean_s``                service latency (the paper's per-sample metric: each
 ``service_p50_s``                 sample alone, no queueing, no wait for contact) over all
@@ -162,7 +165,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from . import config as _cfg
 from .config import Scenario, ScenarioError, parse_scenario, scenario_hash, slug
 from .errors import InputError
-from .fileio import read_user_bytes, write_atomic
+from .fileio import clean_leftovers, read_user_bytes, write_atomic
 
 __all__ = ["SweepError", "Sweep", "Point", "load_sweep", "parse_sweep", "run_sweep",
            "run_point", "sweep_command", "COLUMNS", "METRIC_COLUMNS", "BREAKDOWN_COLUMNS"]
@@ -178,7 +181,7 @@ _SCENARIO_COLUMNS = ["seed", "policy", "compression"]
 #: Result columns of ``sweep.parquet`` (after the axis columns), in order.
 METRIC_COLUMNS = (
     ["trace", "synthetic", "score_modelled", "preset", "samples", "finished", "offloaded",
-     "accuracy", "accuracy_all", "service_mean_s", "service_p50_s", "service_p95_s",
+     "accuracy", "accuracy_all", "accuracy_service", "service_mean_s", "service_p50_s", "service_p95_s",
      "service_tx_s_mean", "service_offloaded_mean_s", "in_contact_mean_s", "in_contact_p50_s", "in_contact_p95_s",
      "end_to_end_mean_s", "end_to_end_p95_s", "offload_fraction", "bytes_raw", "bytes_sent",
      "compression_ratio"]
@@ -699,6 +702,7 @@ def point_metrics(summary: dict, samples: pd.DataFrame) -> dict:
         "offloaded": int(offload.sum()),
         "accuracy": _nan(summary.get("accuracy")),
         "accuracy_all": _nan(summary.get("accuracy_all_samples")),
+        "accuracy_service": _nan(summary.get("accuracy_service")),
         "service_mean_s": _nan(sv.get("mean")),
         "service_p50_s": _nan(sv.get("p50")),
         "service_p95_s": _nan(sv.get("p95")),
@@ -962,6 +966,10 @@ def run_sweep(sweep: Sweep | str | Path, *, out_dir: str | Path | None = None,
         points_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"{out}: cannot create the sweep folder ({exc.strerror or exc})") from None
+    # What killed sweeps left: half-built point folders, temporary tables.
+    clean_leftovers(out)
+    clean_leftovers(points_dir)
+    started = time.time()
     _write_atomic(out / "sweep.yaml", lambda p: p.write_text(sweep.resolved_yaml()))
 
     points = sweep.points()
@@ -1024,14 +1032,24 @@ def run_sweep(sweep: Sweep | str | Path, *, out_dir: str | Path | None = None,
                 str(points_dir.resolve()), point.key,
                 f"{sweep.base_source} [sweep {sweep.name} point {point.index}]")
 
-    if pending:
-        if scheduler is not None:
-            _run_dask(scheduler, pending, task, finish, crashed)
-        elif workers == 1 or len(pending) == 1:
-            for point in pending:
-                finish(point, run_point(*task(point)))
-        else:
-            _run_processes(min(workers, len(pending)), pending, task, finish, crashed)
+    try:
+        if pending:
+            if scheduler is not None:
+                _run_dask(scheduler, pending, task, finish, crashed)
+            elif workers == 1 or len(pending) == 1:
+                for point in pending:
+                    finish(point, run_point(*task(point)))
+            else:
+                _run_processes(min(workers, len(pending)), pending, task, finish, crashed)
+    except BaseException:
+        # Interrupted (Ctrl-C, SIGTERM) or failed: the executor has stopped its workers
+        # and handed over what it had; points whose run folder was completed meanwhile
+        # are read back, so the table holds every finished point when this returns.
+        for point, metrics in _finished_meanwhile(pending, rows, points_dir, started):
+            rows[point.index] = _row(point, encoders, status="ok", metrics=metrics)
+            computed.append(point.key)
+        save()
+        raise
 
     save()
     frame = pd.read_parquet(table_path)  # exactly what the file holds
@@ -1040,10 +1058,78 @@ def run_sweep(sweep: Sweep | str | Path, *, out_dir: str | Path | None = None,
     return frame
 
 
+def _finished_meanwhile(pending: list[Point], rows: dict, points_dir: Path,
+                        since: float) -> list[tuple[Point, dict]]:
+    """``(point, metrics)`` of the points of ``pending`` without a row whose run folder
+    is complete, was written after ``since`` (a folder of an earlier sweep does not
+    count) and reads back."""
+    found = []
+    for point in pending:
+        if point.index in rows:
+            continue
+        summary = points_dir / point.key / "summary.json"
+        try:
+            fresh = summary.stat().st_mtime >= since
+        except OSError:
+            continue
+        metrics = _read_back(points_dir / point.key, point.key) if fresh else None
+        if metrics is not None:
+            found.append((point, metrics))
+    return found
+
+
+def _ignore_interrupts() -> None:
+    """Initializer of local worker processes: Ctrl-C reaches the whole process group,
+    but only the parent decides what happens (it stops the workers itself)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_pool(pool, grace_s: float = 1.0) -> None:
+    """Stop a process pool now: terminate its worker processes (SIGTERM, then SIGKILL
+    after ``grace_s``) and cancel what has not started.  A point being computed is
+    lost (the next run of the sweep computes it); a run folder being written stays
+    a hidden temporary folder that the next command removes."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        try:
+            process.terminate()
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+    deadline = time.monotonic() + grace_s
+    for process in processes:
+        try:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join(1.0)
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _collect_done(futures: dict, handled: set, finish) -> None:
+    """Hand ``finish`` the results that arrived but were not handled yet."""
+    for future, point in futures.items():
+        if future in handled or not future.done() or future.cancelled():
+            continue
+        try:
+            result = future.result(timeout=0)
+        except BaseException:  # noqa: BLE001 - a crashed point: the next run retries it
+            continue
+        handled.add(future)
+        finish(point, result)
+
+
 def _run_processes(workers: int, pending: list[Point], task, finish, crashed) -> None:
     """Points in ``workers`` spawned processes.  When a worker process dies (killed,
     out of memory), the pool is rebuilt and the points it took down are tried once
-    more; a point that takes a pool down twice is recorded as failed."""
+    more; a point that takes a pool down twice is recorded as failed.
+
+    When this process is interrupted (Ctrl-C, or SIGTERM through the command line)
+    it keeps the results that already arrived, terminates the workers at once (they
+    ignore SIGINT themselves) and re-raises: no worker is left running."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
@@ -1052,10 +1138,12 @@ def _run_processes(workers: int, pending: list[Point], task, finish, crashed) ->
     deaths: dict[int, int] = {}
     remaining = list(pending)
     while remaining:
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(remaining)), mp_context=context)
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(remaining)), mp_context=context,
+                                   initializer=_ignore_interrupts)
         retry: list[Point] = []
+        futures: dict = {}
+        handled: set = set()
         try:
-            futures = {}
             for point in remaining:
                 try:
                     futures[pool.submit(run_point, *task(point))] = point
@@ -1063,6 +1151,7 @@ def _run_processes(workers: int, pending: list[Point], task, finish, crashed) ->
                     retry.append(point)  # never started: not its fault
             for future in as_completed(futures):
                 point = futures[future]
+                handled.add(future)
                 try:
                     result = future.result()
                 except BrokenProcessPool as exc:
@@ -1075,7 +1164,10 @@ def _run_processes(workers: int, pending: list[Point], task, finish, crashed) ->
                     result = crashed(point, exc)
                 finish(point, result)
         except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
+            try:
+                _collect_done(futures, handled, finish)
+            finally:
+                _stop_pool(pool)
             raise
         pool.shutdown(wait=True)
         if retry:
@@ -1095,14 +1187,27 @@ def _run_dask(scheduler, pending: list[Point], task, finish, crashed) -> None:
                                    key=f"spaceverse-point-{point.index}-{point.key}-"
                                        f"{uuid.uuid4().hex[:8]}")
             futures[future] = point
-        for future in distributed.as_completed(list(futures), loop=client.loop):
-            point = futures[future]
+        handled: set = set()
+        try:
+            for future in distributed.as_completed(list(futures), loop=client.loop):
+                point = futures[future]
+                handled.add(future)
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 - KilledWorker, CancelledError, ...
+                    result = crashed(point, exc)
+                future.release()
+                finish(point, result)
+        except BaseException:  # interrupted: keep what arrived, cancel the rest
             try:
-                result = future.result()
-            except Exception as exc:  # noqa: BLE001 - KilledWorker, CancelledError, ...
-                result = crashed(point, exc)
-            future.release()
-            finish(point, result)
+                _collect_done({f: p for f, p in futures.items() if f.status == "finished"},
+                              handled, finish)
+            finally:
+                try:
+                    client.cancel(list(futures))
+                except Exception:  # noqa: BLE001 - the cluster may be gone
+                    pass
+            raise
     finally:
         if owned:
             client.close()
