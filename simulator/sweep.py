@@ -339,12 +339,8 @@ def _as_sweep_error(error: ScenarioError) -> SweepError:
 
 
 def _read_text(path: Path, source: str, what: str) -> str:
-    raw = read_user_bytes(path, source=source, what=what, error=SweepError)
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise SweepError(f"{source}:{line}: not UTF-8 text; save the file as UTF-8") from None
+    """The UTF-8 text of a sweep or base scenario file, refused before reading if too big."""
+    return _cfg._read_source_text(path, source, what, error=SweepError)
 
 
 def _yaml_value(value: Any) -> str:

@@ -5,7 +5,9 @@ resolved dumps round-trip, and every user mistake is one line naming file, line 
 from __future__ import annotations
 
 import json
+import os
 import re
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -497,3 +499,366 @@ def test_fuzz_random_mappings_never_raise_anything_but_one_line(data):
                                   max_size=20), max_size=2))
 def test_fuzz_random_text_and_overrides(text, overrides):
     _assert_clean(lambda: parse_scenario(text, source="fuzz.yaml", overrides=overrides))
+
+
+# ---------------------------------------------------------------------------
+# hostile input: every file, however made, is a Scenario or one line, quickly
+# ---------------------------------------------------------------------------
+
+def _laughs(indent: str = "") -> str:
+    """A "billion laughs" document: nine levels of ten aliases, 10^9 values expanded."""
+    lines = [f'{indent}lol0: &l0 "lol"']
+    lines += [f"{indent}lol{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 10)]
+    return "\n".join(lines) + "\n"
+
+
+ALIAS_BOMBS = {
+    "top level": _laughs(),
+    "policy.params": "seed: 1\npolicy:\n  params:\n" + _laughs("    "),
+    "merge keys": "policy:\n  params:\n    m0: &m0 {a0: 1, b0: 2}\n" + "".join(
+        f"    m{i}: &m{i} {{<<: [*m{i - 1}, *m{i - 1}], a{i}: 1}}\n" for i in range(1, 40)),
+}
+
+
+def timed_error(call) -> tuple[str, float]:
+    """The one-line message of ``call()`` (an InputError) and how long it took to come."""
+    start = time.perf_counter()
+    with pytest.raises(InputError) as info:
+        call()
+    elapsed = time.perf_counter() - start
+    message = str(info.value)
+    assert message and "\n" not in message and "Traceback" not in message, message
+    return message, elapsed
+
+
+def cli_error(capsys, *args: str) -> tuple[str, float]:
+    """Run ``spaceverse ARGS``; check exit status 2 and one ``error:`` line; time it."""
+    from simulator.cli import main
+
+    with pytest.raises(SystemExit):  # a first call imports what the commands need, untimed
+        main(["validate", str(Path(os.devnull).with_name("no-such-scenario.yaml"))])
+    capsys.readouterr()
+    start = time.perf_counter()
+    with pytest.raises(SystemExit) as info:
+        main(list(args))
+    elapsed = time.perf_counter() - start
+    out, err = capsys.readouterr()
+    assert info.value.code == 2, (out, err)
+    assert "Traceback" not in out + err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: "), err
+    return err.strip(), elapsed
+
+
+@pytest.mark.parametrize("text", ALIAS_BOMBS.values(), ids=ALIAS_BOMBS.keys())
+def test_alias_bombs_are_refused_at_the_alias_within_a_second(tmp_path, text):
+    message, elapsed = timed_error(lambda: parse_scenario(text, source="bomb.yaml"))
+    assert elapsed < 1.0, elapsed
+    assert re.match(r"bomb\.yaml:\d+: the alias \*\w+ makes the document expand to more than "
+                    r"100,000 values", message), message
+    line = int(message.split(":")[1])
+    assert "*" in text.splitlines()[line - 1]  # the line of the alias that crossed the limit
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+@pytest.mark.parametrize("text", ALIAS_BOMBS.values(), ids=ALIAS_BOMBS.keys())
+def test_alias_bombs_through_the_command_line(tmp_path, capsys, command, text):
+    path = write(tmp_path, text, "bomb.yaml")
+    message, elapsed = cli_error(capsys, command, str(path))
+    assert elapsed < 1.0, elapsed
+    assert message.startswith(f"error: {path}:") and "more than 100,000 values" in message
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_a_50_mb_scenario_is_refused_before_it_is_read(tmp_path, capsys, command):
+    path = write(tmp_path, "name: big\n", "big.yaml")
+    os.truncate(path, 50_000_000)
+    message, elapsed = cli_error(capsys, command, str(path))
+    assert elapsed < 1.0, elapsed
+    assert message == (f"error: {path}: the file is 50.0 MB, more than the 1 MB a scenario "
+                       f"file may have (a scenario is a few KB; is this the right file?)")
+    message, elapsed = timed_error(lambda: parse_scenario("#" * 2_000_000, source="s.yaml"))
+    assert message.startswith("s.yaml: 2,000,000 characters, more than the 1,000,000")
+
+
+def test_sweep_files_share_the_limits(tmp_path):
+    from simulator.sweep import load_sweep, parse_sweep
+
+    message, elapsed = timed_error(lambda: parse_sweep(
+        "base: s.yaml\naxes:\n  seed: [1, 2]\n" + _laughs(), source="bomb-sweep.yaml"))
+    assert elapsed < 1.0 and "bomb-sweep.yaml:" in message and "100,000 values" in message
+    path = write(tmp_path, "base: s.yaml\n", "big-sweep.yaml")
+    os.truncate(path, 50_000_000)
+    message, elapsed = timed_error(lambda: load_sweep(path))
+    assert elapsed < 1.0 and message.startswith(f"{path}: the file is 50.0 MB, more than the "
+                                                f"1 MB a sweep file may have")
+
+
+def test_expanded_python_data_is_refused_before_validation():
+    # Aliases become shared Python objects; validation would walk all 10^9 of them.
+    from simulator import config
+
+    bomb: list = ["lol"]
+    for _ in range(9):
+        bomb = [bomb] * 10
+    message, elapsed = timed_error(lambda: config._build(
+        {"policy": {"params": {"x": bomb}}}, "x.yaml", {}, [], None, None))
+    assert elapsed < 1.0 and message == ("x.yaml: the settings expand to more than 100,000 "
+                                         "values (limit of a settings file)")
+    cycle: dict = {}
+    cycle["self"] = cycle
+    message, _ = timed_error(lambda: config._build({"policy": {"params": cycle}}, "x.yaml", {},
+                                                   [], None, None))
+    assert "contain themselves" in message
+
+
+def test_the_line_map_indexes_each_node_once():
+    text = "policy:\n  params:\n" + "".join(
+        f"    a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 4) if i else '1, 2'}]\n" for i in range(7))
+    scenario = parse_scenario(text, source="x.yaml")
+    lines = scenario._lines
+    assert len(lines._tables) < 20  # one table per written list/mapping, not per expansion
+    assert scenario.location(("policy", "params", "a6", 3, 2, 1, 0, 1, 0, 1)) == "x.yaml:3"
+    assert scenario.location("policy.params.a2") == "x.yaml:5"
+
+
+# --- merge keys ------------------------------------------------------------
+
+MERGED = """\
+compute:
+  satellite:
+    overrides: &speed {prefill_tokens_per_s: 900, decode_tokens_per_s: 20}
+  ground:
+    overrides:
+      <<: *speed
+      decode_tokens_per_s: 40
+"""
+
+
+def test_merge_keys_follow_yaml_merge_semantics(tmp_path):
+    s = load_scenario(write(tmp_path, MERGED))
+    assert s.compute.ground.overrides == {"prefill_tokens_per_s": 900, "decode_tokens_per_s": 40}
+    assert s.compute.satellite.overrides["decode_tokens_per_s"] == 20
+    # an explicit key keeps its own line; a merged one points where it is written
+    assert s.location("compute.ground.overrides.decode_tokens_per_s").endswith(":7")
+    assert s.location("compute.ground.overrides.prefill_tokens_per_s").endswith(":3")
+    # a list of merges: explicit keys win, then the earlier mapping over the later
+    s = parse_scenario("policy:\n  params:\n    a: &a {x: 1, y: 1}\n    b: &b {x: 2, z: 2}\n"
+                       "    c:\n      y: 3\n      <<: [*a, *b]\n")
+    assert s.policy.params["c"] == {"x": 1, "y": 3, "z": 2}
+    assert list(s.policy.params["c"]) == ["y", "x", "z"]  # written order, merges in place
+
+
+def test_a_real_duplicate_key_is_still_reported_next_to_a_merge(tmp_path):
+    message = error_of(tmp_path, "policy:\n  params:\n    a: &a {x: 1}\n    c:\n      <<: *a\n"
+                                 "      y: 3\n      y: 4\n")
+    assert message == f"{tmp_path}/bad.yaml:7: policy.params.c.y: duplicate key (first given " \
+                      f"on line 6)"
+    message = error_of(tmp_path, "link: &l {rate_mbps: 3}\nbuffer:\n  <<: 3\n")
+    assert message.startswith(f"{tmp_path}/bad.yaml:3: expected a mapping or list of mappings "
+                              f"for merging")
+
+
+# --- keys as written --------------------------------------------------------
+
+@pytest.mark.parametrize("key", ["null", "~", "7", "true", "0x1F", "2026-06-14", "1.5"])
+def test_non_text_keys_are_unknown_keys_at_their_line(tmp_path, key):
+    message = error_of(tmp_path, f"name: x\nlink:\n  rate_mbps: 3\n  {key}: 1\n")
+    assert message.startswith(f"{tmp_path}/bad.yaml:4: link.{key}: unknown key"), message
+    message = error_of(tmp_path, f"name: x\n{key}: 1\n")
+    assert message.startswith(f"{tmp_path}/bad.yaml:2: {key}: unknown key"), message
+
+
+def test_keys_of_free_parameters_are_text():
+    params = parse_scenario("policy:\n  params: {7: a, null: b, true: c}\n").policy.params
+    assert params == {"7": "a", "null": "b", "true": "c"}
+    s = parse_scenario("policy:\n  params: {7: a}\n", overrides=["policy.params.7=b"])
+    assert s.policy.params == {"7": "b"}
+
+
+# --- sizes have upper bounds ---------------------------------------------------
+
+SIZE_BOUNDS = [
+    ("compute:\n  satellite:\n    slots: 1000000000000\n", 3, "compute.satellite.slots",
+     "must be <= 10000, got 1000000000000"),
+    ("compute:\n  ground:\n    gpus: 1000000000000\n", 3, "compute.ground.gpus",
+     "must be <= 10000"),
+    ("ground_stations:\n  - name: Shanghai\n    antennas: 5000000\n", 3,
+     "ground_stations[0].antennas", "must be <= 1000"),
+    ("workload:\n  samples: 1000000000\n", 2, "workload.samples", "must be <= 10000000"),
+    ("output:\n  run_id: " + "r" * 300 + "\n", 2, "output.run_id",
+     "is too long (300): at most 120 characters"),
+    ("output:\n  run_id: 'my run'\n", 2, "output.run_id", "plain folder name"),
+    ("constellation:\n  walker: {altitude_km: 550, inclination_deg: 53, planes: 1000,\n"
+     "            per_plane: 1000}\n", 3, "constellation.walker.per_plane",
+     "planes x per_plane = 1000 x 1000 = 1,000,000 satellites, more than 20,000"),
+    ("constellation:\n  catalog: starlink\n  select: {count: 1000000}\n", 3,
+     "constellation.select.count", "must be <= 20000"),
+    ("time: {duration_h: 720}\nconstellation:\n  walker: {altitude_km: 550, inclination_deg: 53,"
+     " planes: 100, per_plane: 100}\nworkload:\n  rate_per_satellite_h: 1000\n", 5,
+     "workload.rate_per_satellite_h", "1000 captures/h x 10,000 satellites x 720 h = "
+     "7,200,000,000 samples, more than 10,000,000 per run"),
+    ("constellation:\n  catalog: starlink\n  select: {count: 10}\nworkload:\n"
+     "  rate_per_satellite_h: 100000\n", 5, "workload.rate_per_satellite_h",
+     "= 24,000,000 samples, more than 10,000,000"),
+    ("link:\n  transport: {receive_window_bytes: 99999999999}\n", 2,
+     "link.transport.receive_window_bytes", "must be <= 1073741824"),
+    ("buffer: {capacity_mb: 1e300}\n", 1, "buffer.capacity_mb", "must be <= 1000000000"),
+    ("output:\n  dir: " + "d" * 300 + "\n", 2, "output.dir",
+     "each part of a path has at most 255 bytes"),
+    ("time:\n  start: 9999-12-31T23:59:59-01:00\n", 2, "time.start",
+     "must lie between 1900-01-01 and 2200-01-01"),
+]
+
+
+@pytest.mark.parametrize("text, line, field, words", SIZE_BOUNDS,
+                         ids=[case[2] for case in SIZE_BOUNDS])
+def test_every_size_has_an_upper_bound(tmp_path, text, line, field, words):
+    message = error_of(tmp_path, text)
+    assert message.startswith(f"{tmp_path}/bad.yaml:{line}: {field}: "), message
+    assert words in message, message
+
+
+def test_generous_bounds_still_allow_real_use():
+    s = parse_scenario("compute: {satellite: {slots: 16}, ground: {gpus: 64}}\n"
+                       "ground_stations: [{name: Shanghai, antennas: 40}]\n"
+                       "constellation:\n  walker: {altitude_km: 550, inclination_deg: 53, "
+                       "planes: 72, per_plane: 22}\n"
+                       "workload: {rate_per_satellite_h: 60}\n"
+                       "output: {run_id: paper-default-v2_3.1}\n")
+    assert s.constellation.walker.size == 1584 and s.run_id == "paper-default-v2_3.1"
+    # a whole catalog: the satellite count is known only when the run starts
+    assert parse_scenario("workload: {rate_per_satellite_h: 1000}\n"
+                          "constellation: {catalog: starlink}").workload.rate_per_satellite_h
+
+
+# --- everything else a hostile file can hold -----------------------------------
+
+HOSTILE_TEXT = [
+    # (id, text, line or None, words)
+    ("deep lists", "policy:\n  params:\n    x: " + "[" * 5000 + "]" * 5000 + "\n", 3,
+     "nest more than 64 levels deep"),
+    ("deep mappings", "policy:\n  params:\n    x: " + "{a: " * 3000 + "1" + "}" * 3000, 3,
+     "nest more than 64 levels deep"),
+    ("deep block mappings", "policy:\n  params:\n" + "".join(
+        "  " * (i + 2) + f"k{i}:\n" for i in range(200)), 64, "nest more than 64 levels deep"),
+    ("recursive alias", "policy:\n  params: &p\n    x: *p\n", 3, "refers to a mapping or list "
+                                                             "that contains it"),
+    ("huge integer", "seed: 1" + "0" * 5000 + "\n", 1, "an integer of 5,001 characters"),
+    ("huge hex integer", "policy: {params: {x: 0x" + "f" * 20000 + "}}\n", 1, "too large"),
+    ("65-bit integer", "seed: 36893488147419103232\n", 1, "fit in 64 bits"),
+    ("sexagesimal integer", "seed: " + ":".join(["59"] * 60) + "\n", 1, "too large"),
+    ("nan", "link: {rate_mbps: .nan}\n", 1, "link.rate_mbps: expected a finite number"),
+    ("inf", "time:\n  duration_h: .inf\n", 2, "time.duration_h: "),
+    ("nan in overrides", "compute: {ground: {overrides: {prefill: .nan}}}\n", 1, "finite"),
+    ("control character", "name: a\x1bb\n", 1, "character #x001b is not allowed"),
+    ("escaped control character in a key", '"\\e[2J": 1\n', 1, "\\x1b[2J: unknown key"),
+    ("NUL in a path", 'output: {dir: "a\\0b"}\n', 1, "output.dir: a path cannot hold the "
+                                                    "control character '\\x00'"),
+    ("surrogate", 'name: "\\ud800"\n', 1, "half of a UTF-16 surrogate pair"),
+    ("tab indent", "link:\n\trate_mbps: 3\n", 2, "not tabs"),
+    ("top-level scalar", "42\n", 1, "expected a mapping of settings at the top level"),
+    ("top-level text", "just: text: here\n", 1, "YAML syntax error"),
+    ("top-level list", "- a\n", 1, "expected a mapping of settings"),
+    ("python object", "name: !!python/object/apply:os.system ['echo hi']\n", 1,
+     "unknown YAML tag !!python/object/apply:os.system"),
+    ("python name", "seed: !!python/name:os.system\n", 1, "unknown YAML tag"),
+    ("binary", "policy: {params: {x: !!binary /w==}}\n", 1, "the tag !!binary is not used"),
+    ("set", "policy: {params: !!set {a, b}}\n", 1, "the tag !!set is not used"),
+    ("omap", "ground_stations: !!omap [{a: 1}]\n", 1, "the tag !!omap is not used"),
+    ("bad explicit int", "seed: !!int abc\n", 1, "'abc' is not an integer"),
+    ("empty explicit int", "seed: !!int ''\n", 1, "'' is not an integer"),
+    ("bad explicit bool", "link: {propagation_delay: !!bool maybe}\n", 1, "not true or false"),
+    ("bad explicit float", "link: {rate_mbps: !!float fast}\n", 1, "'fast' is not a number"),
+    ("bad explicit date", "time: {start: !!timestamp tomorrow}\n", 1, "not a valid date"),
+    ("impossible date", "time:\n  start: 2026-13-45\n", 2, "not a valid date"),
+    ("list as key", "[1, 2]: 3\n", 1, "a key must be a plain name, not a list"),
+    ("mapping as key", "link:\n  ? {a: 1}\n  : 3\n", 2, "a key must be a plain name, not a "
+                                                        "mapping"),
+    ("long key", "name: x\n? " + "k" * 900_000 + "\n: 1\n", 2, "kkkk...: unknown key"),
+    ("long simple key", "name: x\n" + "k" * 900_000 + ": 1\n", 2, "could not find expected"),
+    ("long value", "link: {rate_mbps: " + "9" * 50 + "x" * 900_000 + "}\n", 1,
+     "expected a number, got '99999"),
+    ("long choice", "link: {model: " + "k" * 900_000 + "}\n", 1,
+     "expected one of: constant, trace, budget; got 'kkkk"),
+]
+
+
+@pytest.mark.parametrize("text, line, words", [case[1:] for case in HOSTILE_TEXT],
+                         ids=[case[0] for case in HOSTILE_TEXT])
+def test_hostile_text_is_one_line_at_its_line(tmp_path, text, line, words):
+    message, elapsed = timed_error(lambda: load_scenario(write(tmp_path, text, "bad.yaml")))
+    assert elapsed < 5.0, elapsed
+    where = f"{tmp_path}/bad.yaml" + (f":{line}" if line else "")
+    assert message.startswith(f"{where}: "), message
+    assert words in message, message
+    assert len(message) < 400, len(message)
+
+
+def test_python_tags_never_construct(tmp_path):
+    marker = tmp_path / "constructed"
+    for tag in ["!!python/object/apply:os.system", "!!python/object/new:os.system"]:
+        error_of(tmp_path, f"name: {tag} ['touch {marker}']\n")
+        error_of(tmp_path, "seed: 1\n", [f"name={tag} ['touch {marker}']"])
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("raw, words", [
+    (b"name: x\ndescription: caf\xe9\n", ":2: not UTF-8 text (byte 0xe9)"),
+    (b"\xff\xfen\x00a\x00m\x00e\x00", ":1: not UTF-8 text (byte 0xff)"),  # UTF-16
+    (b"name: x\n\x00\n", ":2: YAML syntax error: character #x0000 is not allowed"),
+])
+def test_bytes_that_are_not_scenario_text(tmp_path, raw, words):
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(raw)
+    message, _ = timed_error(lambda: load_scenario(path))
+    assert message.startswith(str(path)) and words in message, message
+
+
+def test_a_bom_is_fine(tmp_path):
+    assert parse_scenario("\ufeffseed: 3\n").seed == 3
+    path = tmp_path / "bom.yaml"
+    path.write_bytes(b"\xef\xbb\xbfseed: 4\n")
+    assert load_scenario(path).seed == 4
+
+
+@pytest.mark.parametrize("override, words", [
+    ("policy.params.x=" + _laughs().replace("\n", ", ").join("{}"), "more than 100,000 values"),
+    ("seed=1" + "0" * 5000, "an integer of 5,001 characters"),
+    ("seed=!!python/object/apply:os.system [ls]", "unknown YAML tag !!python/object/apply"),
+    (".".join(["a"] * 100) + "=1", "the key has 100 parts, more than the 64"),
+    ("policy.params.x=" + "[" * 100 + "]" * 100, "nest more than 64 levels deep"),
+    ("link.²=1", "link.²: unknown key"),
+    ("name=\x1b[2J", "character #x001b is not allowed"),
+])
+def test_hostile_overrides_are_one_line(tmp_path, override, words):
+    message, elapsed = timed_error(lambda: load_scenario(write(tmp_path, "seed: 1\n"),
+                                                         [override]))
+    assert elapsed < 1.0 and words in message and len(message) < 400, message
+
+
+@pytest.mark.parametrize("text", [case[1] for case in HOSTILE_TEXT[:8]] + [
+    "name: !!python/object/apply:os.system ['echo hi']\n", "42\n", "[1, 2]: 3\n",
+    "output:\n  run_id: " + "r" * 300 + "\n"],
+    ids=[case[0] for case in HOSTILE_TEXT[:8]] + ["python tag", "scalar", "list key",
+                                                   "long run id"])
+def test_hostile_files_through_the_command_line(tmp_path, capsys, text):
+    path = write(tmp_path, text, "bad.yaml")
+    message, _ = cli_error(capsys, "validate", str(path))
+    assert message.startswith(f"error: {path}:"), message
+    path.write_bytes(b"name: caf\xe9\n")
+    message, _ = cli_error(capsys, "run", str(path), "--set", "seed=1")
+    assert message == f"error: {path}:1: not UTF-8 text (byte 0xe9); save the scenario file " \
+                      f"as UTF-8"
+
+
+def test_the_package_keeps_every_name_other_modules_use():
+    import simulator.config as config
+
+    missing = [name for name in config.__all__ if not hasattr(config, name)]
+    shared = ["_read_yaml", "_build", "_message", "_FieldProblem", "_show", "_kind_of",
+              "_one_line", "_parse_field_path", "_format_path", "_where", "_combine", "_Loader",
+              "_Dumper", "_Model", "_all_field_paths", "_read_source_text"]
+    missing += [name for name in shared if not hasattr(config, name)]
+    assert not missing, missing
+    assert f"{ScenarioError.__module__}.{ScenarioError.__qualname__}" == \
+        "simulator.config.ScenarioError"

@@ -471,7 +471,7 @@ def build_world(scenario) -> World:
     if scenario.preset == "paper-calibrated":
         from ..presets import paper_calibration
 
-        calibration = paper_calibration(r.sat_compute, r.ground_compute)
+        calibration = paper_calibration(scenario.compute.max_pixels)
         ground_compute = dataclasses.replace(
             r.ground_compute, time_scale=r.ground_compute.time_scale
             * calibration["ground_time_scale"])
@@ -617,12 +617,12 @@ def _tx_by_quantiles(transport, sat, st, t0, sizes: np.ndarray) -> np.ndarray:
     return np.interp(sizes, grid, times)
 
 
-def _policy_cache() -> Path:
-    from ..paths import cache_dir
+def _policy_cache() -> Path | None:
+    """The folder for trained policy networks, or None (after one warning) when the
+    cache folder cannot be used: policies then train their networks again."""
+    from ..paths import cache_subdir
 
-    folder = cache_dir() / "policies"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return cache_subdir("policies")
 
 
 def _windows_by_satellite(contacts: pd.DataFrame, orbits, stations):
@@ -690,6 +690,7 @@ def sample_log(world: World, out) -> pd.DataFrame:
         "in_contact_latency_s": in_contact,
         "end_to_end_latency_s": e2e,
         "score": score,
+        "answer_score": np.asarray(world.score, dtype=float),
         "score_modelled": np.full(len(table), world.score_modelled) & inp.offload,
         "tx_start_s": out.tx_start_s,
         "tx_end_s": out.tx_end_s,

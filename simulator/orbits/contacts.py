@@ -502,23 +502,167 @@ def contact_cache_key(orbits, stations, start, duration_s, step_s) -> str:
 def cached_contacts(satellites, stations, start, duration_s, *, step_s: float = 60.0,
                     cache_dir: Path | None = None, refresh: bool = False, **kwargs) -> pd.DataFrame:
     """:func:`find_contacts` with an on-disk cache keyed by the elements' content,
-    the stations (position and mask), the interval and the grid step."""
-    from ..paths import cache_dir as default_cache
+    the stations (position and mask), the interval and the grid step.
 
+    The cache is best effort: a folder that cannot be created, read or written, or a
+    damaged entry, is one warning and the plan is computed (again).  The warnings
+    of the computation itself (a satellite SGP4 cannot propagate, dropped) are
+    stored with the entry and logged again whenever it is read back.
+    """
     orbits = as_orbits(satellites)
-    folder = Path(cache_dir) if cache_dir else default_cache() / "contacts"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{contact_cache_key(orbits, stations, start, duration_s, step_s)}.parquet"
-    if path.exists() and not refresh:
-        try:
-            table = pd.read_parquet(path)
+    folder = _contact_cache_folder(cache_dir)
+    path = None
+    if folder is not None:
+        path = folder / f"{contact_cache_key(orbits, stations, start, duration_s, step_s)}.parquet"
+    if path is not None and not refresh:
+        entry = _read_cache_entry(path)
+        if entry is not None:
+            table, warnings = entry
+            for message in warnings:
+                logger.warning("%s", message)
             logger.info("contact windows from cache %s", path)
             return table
-        except Exception as exc:  # a corrupt cache entry is recomputed, never fatal
-            logger.warning("ignoring unreadable cache file %s (%s)", path, exc)
-    table = find_contacts(orbits, stations, start, duration_s, step_s=step_s, **kwargs)
-    write_table(table, path)
+    with _WarningRecorder(logger) as recorder:
+        table = find_contacts(orbits, stations, start, duration_s, step_s=step_s, **kwargs)
+    if path is not None:
+        _write_cache_entry(table, recorder.messages(), path)
     return table
+
+
+#: Parquet schema-metadata key of a cache entry: ``{"warnings": [...]}`` as JSON.
+_CACHE_META = b"spaceverse.contacts"
+
+
+def _contact_cache_folder(cache_dir) -> Path | None:
+    """The contact cache folder (created), or None after one warning if unusable."""
+    from ..paths import cache_subdir, cache_warning
+
+    if cache_dir is None:
+        return cache_subdir("contacts")
+    folder = Path(cache_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    except OSError as exc:
+        cache_warning(f"cannot use the contact cache folder {folder} ({exc.strerror or exc}); "
+                      f"going on without the cache")
+        return None
+
+
+def _read_cache_entry(path: Path) -> tuple[pd.DataFrame, list[str]] | None:
+    """``(table, warnings)`` of a cache entry; None when there is none or it cannot be
+    used (damaged, unreadable: one warning; written before warnings were stored: none)."""
+    from ..paths import cache_warning
+
+    try:
+        if not path.exists():
+            return None
+    except OSError as exc:
+        cache_warning(f"cannot read the contact cache folder {path.parent} "
+                      f"({exc.strerror or exc}); computing the contacts")
+        return None
+    try:
+        import pyarrow.parquet as pq
+
+        arrow = pq.read_table(path)
+        stored = (arrow.schema.metadata or {}).get(_CACHE_META)
+        if stored is None:  # an entry of an earlier version: its warnings are unknown
+            logger.info("contact cache entry %s has no stored warnings; recomputing", path)
+            return None
+        warnings = json.loads(stored)["warnings"]
+        if not isinstance(warnings, list):
+            raise ValueError("stored warnings are not a list")
+        table = arrow.to_pandas()
+        if list(table.columns) != WINDOW_COLUMNS:
+            raise ValueError(f"columns {list(table.columns)}")
+        return table, [str(w) for w in warnings]
+    except Exception as exc:  # noqa: BLE001 - a damaged entry is recomputed, never fatal
+        detail = " ".join(str(exc).split())[:160]
+        cache_warning(f"ignoring a damaged contact cache entry {path} "
+                      f"({type(exc).__name__}: {detail}); computing the contacts again")
+        return None
+
+
+def _write_cache_entry(table: pd.DataFrame, warnings: list[str], path: Path) -> None:
+    """Store ``table`` and its ``warnings`` atomically at ``path``; a failure is one warning."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ..fileio import clean_leftovers, remove_path, temp_name
+    from ..paths import cache_warning
+
+    tmp = temp_name(path, "tmp", unique=True)
+    try:
+        arrow = pa.Table.from_pandas(table, preserve_index=False)
+        meta = dict(arrow.schema.metadata or {})
+        meta[_CACHE_META] = json.dumps({"warnings": list(warnings)}).encode()
+        pq.write_table(arrow.replace_schema_metadata(meta), tmp)
+        os.replace(tmp, path)
+        clean_leftovers(path.parent, name=path.name)  # what killed writers left
+    except Exception as exc:  # noqa: BLE001 - a cache that cannot be written is skipped
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        cache_warning(f"cannot write to the contact cache folder {path.parent} ({reason}); "
+                      f"contact plans are not cached")
+    finally:
+        try:
+            remove_path(tmp)
+        except OSError:
+            pass
+
+
+class _WarningRecorder(logging.Handler):
+    """Records the warnings ``logger`` emits while it is attached -- in this process and in
+    the worker processes :func:`find_contacts` forks (they write to a shared temporary
+    file, opened for appending) -- so a cache entry can replay them."""
+
+    def __init__(self, target: logging.Logger):
+        super().__init__(logging.WARNING)
+        self._target = target
+        self._file = None
+
+    def __enter__(self) -> "_WarningRecorder":
+        import tempfile
+
+        try:
+            self._file = tempfile.TemporaryFile()
+            try:
+                import fcntl
+
+                fd = self._file.fileno()
+                fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
+            except (ImportError, OSError):
+                pass
+        except OSError:  # no temporary folder: only this process's warnings are kept
+            self._file = None
+        self._lines: list[str] = []
+        self._target.addHandler(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._target.removeHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = json.dumps(record.getMessage())
+            if self._file is None:
+                self._lines.append(line)
+            else:
+                os.write(self._file.fileno(), (line + "\n").encode())
+        except Exception:  # noqa: BLE001 - never let recording break the computation
+            self.handleError(record)
+
+    def messages(self) -> list[str]:
+        """The recorded warning messages, in the order they were written."""
+        lines = list(self._lines)
+        if self._file is not None:
+            try:
+                self._file.seek(0)
+                lines += self._file.read().decode().splitlines()
+            except OSError:
+                pass
+            finally:
+                self._file.close()
+        return [json.loads(line) for line in lines if line]
 
 
 def write_table(table: pd.DataFrame, path: Path) -> Path:

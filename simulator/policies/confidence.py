@@ -773,22 +773,39 @@ class TrainedConfidence:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> TrainedConfidence:
-        """Read what :meth:`save` wrote (``path`` with or without ``.pt``)."""
+        """Read what :meth:`save` wrote (``path`` with or without ``.pt``).
+
+        Any problem -- a missing, empty, truncated or garbage file, one that does
+        not match its metadata -- is one :class:`InputError` naming the file.  A
+        damaged file can make ``json``/``torch.load`` raise nearly anything
+        (``EOFError``, pickle and zip errors, ``RuntimeError``, ``KeyError``,
+        ``UnicodeDecodeError``, ``OSError``, ...), so every exception is caught.
+        """
         stem = _stem(path)
         pt, js = stem.with_name(stem.name + ".pt"), stem.with_name(stem.name + ".json")
         for f in (pt, js):
-            if not f.is_file():
+            try:
+                present = f.is_file()
+            except OSError as exc:
+                raise InputError(f"confidence checkpoint {f}: cannot read it "
+                                 f"({exc.strerror or exc})") from None
+            if not present:
                 raise InputError(f"confidence checkpoint {f}: no such file; expected "
                                  f"{pt.name} and {js.name} side by side")
+        reading = js
         try:
             meta = json.loads(js.read_text(encoding="utf-8"))
             spec = FeatureSpec(**meta["spec"])
             arch = meta["net"]
             net = ConfidenceNet(arch["input_dims"], hidden=arch["hidden"], dropout=arch["dropout"])
+            reading = pt
             net.load_state_dict(torch.load(pt, map_location="cpu", weights_only=True))
-        except (KeyError, TypeError, ValueError, RuntimeError, json.JSONDecodeError) as exc:
-            raise InputError(f"confidence checkpoint {pt}: cannot read it "
-                             f"({type(exc).__name__}: {exc})") from None
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            detail = " ".join(str(exc).split())
+            if len(detail) > 160:
+                detail = detail[:157] + "..."
+            raise InputError(f"confidence checkpoint {reading}: cannot read it "
+                             f"({type(exc).__name__}{': ' + detail if detail else ''})") from None
         net.eval()
         metrics = meta.pop("metrics", {})
         return cls(net=net, spec=spec, metrics=metrics, meta=meta)
@@ -800,14 +817,25 @@ def _stem(path: str | os.PathLike) -> Path:
 
 
 def _atomic_write(target: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    """Write ``target`` by calling ``write(f)`` on a new binary file beside it (a hidden
+    temporary name), then renaming it into place.
+
+    The file is created like any ordinary file, with mode ``0666 & ~umask`` (not
+    ``mkstemp``'s private 0600), so checkpoints and cached networks in a shared
+    folder are as readable as the rest of it.  Temporary files that killed writers
+    left for the same target are removed.
+    """
+    from simulator.fileio import clean_leftovers, temp_name
+
+    tmp = temp_name(target, "tmp", unique=True)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:
             write(f)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    clean_leftovers(target.parent, name=target.name)  # what killed writers left
 
 
 def _check_int(name: str, value: Any, low: int) -> int:

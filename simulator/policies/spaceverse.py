@@ -150,13 +150,24 @@ class _ConfidencePolicy(AllocationPolicy):
             list(PAPER_TAU) if points == len(PAPER_TAU) else None)
 
     def network(self, ctx: PolicyContext):
-        """The trained network and notes on where it came from."""
+        """The trained network and notes on where it came from.
+
+        A user-given ``policy.params.checkpoint`` that cannot be read is an error (one
+        line naming the file).  The cache is best effort: a damaged, unreadable or
+        unwritable cache entry is one warning, and the network is trained again.
+        """
+        from simulator.paths import cache_warning
         from simulator.policies import confidence as conf
 
         recorded = ctx.trace_meta.get("stage_tokens") if ctx.trace_meta else None
         trace_name = (ctx.trace_meta or {}).get("name")
         if self.checkpoint is not None:
-            trained = conf.TrainedConfidence.load(_checkpoint_path(self.checkpoint))
+            try:
+                path = _checkpoint_path(self.checkpoint)
+            except OSError as exc:
+                raise InputError(f"policy.params.checkpoint {self.checkpoint}: cannot read it "
+                                 f"({exc.strerror or exc})") from None
+            trained = conf.TrainedConfidence.load(path)
             self._check_checkpoint(trained, ctx)
             return trained, {"source": "checkpoint", "checkpoint": str(self.checkpoint)}
         if ctx.train is None or len(ctx.train) == 0:
@@ -167,13 +178,22 @@ class _ConfidencePolicy(AllocationPolicy):
         key = self._cache_key(ctx, trace_name, recorded, hyper, conf.content_digest(ctx.train))
         cached = Path(ctx.cache_dir) / f"confidence-{self.variant}-{key[:20]}" \
             if ctx.cache_dir is not None else None
-        if cached is not None and cached.with_name(cached.name + ".pt").is_file():
+        if cached is not None:
             try:
-                trained = conf.TrainedConfidence.load(cached)
-                log.info("%s: reusing the confidence network cached at %s", self.name, cached)
-                return trained, {"source": "cache", "cache_key": key[:20]}
-            except InputError as exc:  # a damaged cache entry: train again
-                log.warning("%s: ignoring cache entry %s (%s)", self.name, cached, exc)
+                present = cached.with_name(cached.name + ".pt").is_file()
+            except OSError as exc:
+                cache_warning(f"cannot read the policy cache {ctx.cache_dir} "
+                              f"({exc.strerror or exc}); training the network again")
+                present = False
+            if present:
+                try:
+                    trained = conf.TrainedConfidence.load(cached)
+                    log.info("%s: reusing the confidence network cached at %s", self.name,
+                             cached)
+                    return trained, {"source": "cache", "cache_key": key[:20]}
+                except Exception as exc:  # noqa: BLE001 - a damaged cache entry: train again
+                    log.warning("%s: ignoring a damaged cache entry (%s); training the network "
+                                "again", self.name, exc)
         trained = conf.train_confidence(
             ctx.train, points=ctx.points, stage_tokens=ctx.stage_tokens, variant=self.variant,
             seed=self.seed, epochs=self.epochs, hidden=self.hidden,
@@ -181,8 +201,10 @@ class _ConfidencePolicy(AllocationPolicy):
         if cached is not None:
             try:
                 trained.save(cached)
-            except OSError as exc:
-                log.warning("%s: could not cache the confidence network (%s)", self.name, exc)
+            except (OSError, InputError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                cache_warning(f"cannot write to the policy cache {ctx.cache_dir} ({reason}); "
+                              f"the network is not cached")
         return trained, {"source": "trained", "cache_key": key[:20]}
 
     def _cache_key(self, ctx, trace_name, recorded, hyper, digest) -> str:
