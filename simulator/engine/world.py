@@ -416,6 +416,24 @@ def _resolve(scenario, rngs) -> _Resolved:
                      policy, comp, points, stage_tokens)
 
 
+def constellation_of(scenario):
+    """``(orbits, stations, start)`` of a scenario: the satellites (same selection and
+    elements as its runs), the ground stations and the start time (UTC datetime).
+
+    Everything a picture of the run needs to propagate the satellites exactly as
+    the contact search did (:class:`~simulator.orbits.contacts.SatelliteOrbit` holds
+    each satellite's SGP4 record).
+    """
+    from ..orbits.frames import as_utc
+
+    rngs = _rngs(scenario.seed)
+    with _field(scenario, "constellation"):
+        orbits, const = _orbits(scenario, rngs["selection"])
+    stations = _stations(scenario)
+    start = as_utc(scenario.time.start) if scenario.time.start else const.default_start
+    return orbits, stations, start
+
+
 def check_scenario(scenario) -> dict:
     """Resolve the cheap parts of a scenario (no contact search, no simulation).
 

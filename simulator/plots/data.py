@@ -32,16 +32,11 @@ from .style import STAGES, _ordered_policies, _policy_style, _truthy, provenance
 logger = logging.getLogger("simulator.plots")
 
 #: Columns of ``sweep.parquet`` that are not swept axes.
+from ..sweep import COLUMNS as _SWEEP_COLUMNS  # noqa: E402
+
 SWEEP_META = ("point", "key", "status", "error", "run_dir")
-SWEEP_METRICS = (
-    "policy", "compression", "trace", "synthetic", "score_modelled", "preset", "samples",
-    "finished", "offloaded", "accuracy", "accuracy_all", "service_mean_s", "service_p50_s",
-    "service_p95_s", "service_tx_s_mean", "service_offloaded_mean_s", "in_contact_mean_s",
-    "in_contact_p50_s", "in_contact_p95_s", "end_to_end_mean_s", "end_to_end_p95_s",
-    "offload_fraction", "bytes_raw", "bytes_sent", "compression_ratio", "onboard_s_mean",
-    "onboard_queue_s_mean", "compress_s_mean", "buffer_queue_s_mean", "wait_contact_s_mean",
-    "tx_s_mean", "propagation_s_mean", "ground_queue_s_mean", "ground_s_mean",
-    "onboard_only_latency_mean_s", "contact_windows", "satellites", "stations", "wall_s")
+#: Every result column of sweep.parquet (one list, owned by the sweep module).
+SWEEP_METRICS = tuple(_SWEEP_COLUMNS)
 ALTITUDE_AXIS = "constellation.walker.altitude_km"
 THRESHOLD_AXIS = "policy.params.threshold"
 POLICY_PARAMS = "policy.params"
@@ -155,7 +150,9 @@ def workload_of(frame: pd.DataFrame) -> pd.Series:
     names = frame["trace"].map(_key)
     synthetic = (_truthy(frame["synthetic"]) if "synthetic" in frame.columns
                  else np.zeros(len(frame), bool))
-    stripped = names.str.replace(r"-s\d+$", "", regex=True)
+    # synthetic-<task>-<n>[-train<m>]-s<seed> -> "synthetic <task>": one panel per task
+    stripped = names.str.replace(r"^synthetic-([a-z]+)-\d+(-train\d+)?-s\d+$", r"synthetic \1",
+                                 regex=True).str.replace(r"-s\d+$", "", regex=True)
     out = pd.Series(np.where(synthetic, stripped, names), index=frame.index)
     return out.replace("", "workload")
 
@@ -392,12 +389,86 @@ def compression_x(values) -> np.ndarray:
 # --------------------------------------------------------------------------- run folders
 
 
+#: Columns of ``samples.parquet`` that the figures of a run read.
+RUN_SAMPLE_COLUMNS = ("satellite", "decision", "status", "capture_s", "done_s", "bytes_sent")
+#: Columns of ``contacts.parquet`` (contact windows) that the figures read.
+CONTACT_COLUMNS = ("satellite", "station", "rise_s", "set_s", "duration_s")
+#: Columns of ``transmissions.parquet`` that the figures read.
+TRANSMISSION_COLUMNS = ("satellite_index", "station_index", "start_s", "end_s", "bytes")
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of an exception's message (its type when it has none)."""
+    text = str(exc.strerror if isinstance(exc, OSError) and exc.strerror else exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def read_json_file(path, what: str = "results file") -> dict:
+    """The JSON object in ``path``, or a one-line :class:`InputError` naming the file.
+
+    A missing, unreadable, empty, truncated or non-JSON file, and one whose top
+    level is not an object, are all input errors (a damaged results folder).
+
+    >>> read_json_file("/no/such/summary.json", "run summary")
+    Traceback (most recent call last):
+    ...
+    simulator.errors.InputError: /no/such/summary.json: no such run summary
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such {what}") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, expected a {what} (JSON file)") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the {what} ({_reason(exc)})") from None
+    if not data.strip():
+        raise InputError(f"{path}: empty file, expected a {what} (JSON object)")
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); expected a {what} "
+                         "(JSON object)") from None
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{path}: damaged {what}, not valid JSON ({_reason(exc)}); "
+                         "truncated or overwritten?") from None
+    if not isinstance(value, dict):
+        raise InputError(f"{path}: damaged {what}: top level is {type(value).__name__}, "
+                         "expected a JSON object")
+    return value
+
+
+def read_table_file(path, what: str = "results table",
+                    columns: Sequence[str] = ()) -> pd.DataFrame:
+    """The Parquet table in ``path``, or a one-line :class:`InputError` naming the file.
+
+    ``columns`` are columns the caller needs: a table without one of them is
+    damaged (or written by something else) and is an error too.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected a {what} (Parquet file)")
+    try:
+        frame = pd.read_parquet(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such {what}") from None
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a damaged file
+        raise InputError(f"{path}: damaged {what}, cannot read it as Parquet "
+                         f"({_reason(exc)})") from None
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(f"{path}: damaged {what}: no column(s) {', '.join(missing)}")
+    return frame
+
+
 def _load_run(folder) -> tuple[dict, pd.DataFrame]:
     folder = Path(folder)
     summary_path, samples_path = folder / "summary.json", folder / "samples.parquet"
     if not (summary_path.exists() and samples_path.exists()):
         raise InputError(f"{folder}: not a run folder (needs summary.json and samples.parquet)")
-    return json.loads(summary_path.read_text()), pd.read_parquet(samples_path)
+    return (read_json_file(summary_path, "run summary"),
+            read_table_file(samples_path, "samples table", RUN_SAMPLE_COLUMNS))
 
 
 def _policy_name(summary: dict) -> str:
@@ -479,7 +550,8 @@ def breakdown_table(table_or_run, view: str = "end-to-end") -> pd.DataFrame:
     if isinstance(table_or_run, (str, Path)):
         folder = Path(table_or_run)
         if (folder / "sweep.parquet").exists():
-            return breakdown_table(pd.read_parquet(folder / "sweep.parquet"), view)
+            return breakdown_table(read_table_file(folder / "sweep.parquet", "sweep table"),
+                                   view)
         summary, samples = _load_run(folder)
         trace = summary.get("trace") or {}
         samples = samples.assign(policy=_policy_name(summary),
@@ -588,8 +660,8 @@ def contact_fraction_table(sweep: pd.DataFrame, folder) -> pd.DataFrame:
         contacts, summary = run / "contacts.parquet", run / "summary.json"
         if not (contacts.exists() and summary.exists()):
             continue
-        s = json.loads(summary.read_text())
-        windows = pd.read_parquet(contacts)
+        s = read_json_file(summary, "run summary")
+        windows = read_table_file(contacts, "contact table", CONTACT_COLUMNS)
         horizon = float(s.get("horizon_s") or 0.0)
         n_sat = len(s.get("satellites") or []) or windows["satellite"].nunique()
         alt = float(row[ALTITUDE_AXIS])
