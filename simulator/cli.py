@@ -7,6 +7,7 @@ warnings (stale TLE epochs, skipped records) go to stderr as ``warning: ...``.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from contextlib import contextmanager
 from datetime import timedelta
@@ -15,11 +16,13 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import SpaceverseError
+from .errors import InputError, SpaceverseError
 
 logger = logging.getLogger("simulator")
 
 DEFAULT_CATALOG = "starlink@2026-06-14"
+#: Most satellites of one synthetic Walker shell (``contacts --altitudes``).
+MAX_SHELL_SATELLITES = 20_000
 
 
 class _LineFormatter(logging.Formatter):
@@ -54,6 +57,21 @@ def _progress(total: int, label: str, enabled: bool = True):
         yield lambda n: bar.advance(task, n)
 
 
+def _cell(value, spec: str) -> str:
+    """One table cell: ``spec`` applied to ``value``; a missing value (None, NaN) is ``-``."""
+    import pandas as pd
+
+    try:
+        if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
+            return "-"
+    except (TypeError, ValueError):  # an array-like value: printed as it is
+        pass
+    try:
+        return spec.format(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def _print_table(title: str, frame, formats: dict) -> None:
     import pandas as pd
     from rich.console import Console
@@ -62,13 +80,154 @@ def _print_table(title: str, frame, formats: dict) -> None:
     table = Table(title=title, title_justify="left")
     for col in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(frame[col])
-        table.add_column(col, justify="right" if numeric else "left")
+        table.add_column(str(col), justify="right" if numeric else "left")
     for row in frame.itertuples(index=False):
-        table.add_row(*[formats.get(c, "{}").format(v) for c, v in zip(frame.columns, row)])
+        table.add_row(*[_cell(v, formats.get(c, "{}")) for c, v in zip(frame.columns, row)])
     Console(width=160).print(table)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _out_file(path, option: str, what: str = "file", suffixes: tuple[str, ...] = ()) -> Path | None:
+    """Check a file a command will write, before any work; one-line error if it cannot be.
+
+    ``path`` must not be a folder, its nearest existing ancestor must be a folder (missing
+    folders are created on writing) and, with ``suffixes``, it must end in one of them.
+    """
+    if path is None:
+        return None
+    from .report import check_output_file
+
+    out = Path(path)
+    if suffixes and out.suffix.lower() not in suffixes:
+        raise click.BadParameter(f"{path}: expected a file ending in {' or '.join(suffixes)}",
+                                 param_hint=option)
+    try:
+        return check_output_file(out, what)
+    except SpaceverseError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
+
+
+def _out_folder(path, option: str, what: str = "results") -> Path | None:
+    """Check a folder a command will write into, before any work: it must be a folder or not
+    exist yet, under an existing folder (missing ones in between are created)."""
+    if path is None:
+        return None
+    from .report import probe_folder
+
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise click.BadParameter(f"{path}: not a folder, cannot write the {what} there",
+                                 param_hint=option)
+    ancestor = out
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise click.BadParameter(f"{path}: {ancestor} is not a folder, cannot write the "
+                                 f"{what} there", param_hint=option)
+    problem = probe_folder(ancestor)
+    if problem:
+        raise click.BadParameter(f"{path}: cannot write the {what} there ({problem})",
+                                 param_hint=option)
+    return out
+
+
+def _make_folder(path: Path, option: str, what: str = "results") -> Path:
+    """Create the output folder ``path`` (and its parents); one line if that fails."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.BadParameter(f"{path}: cannot create the {what} folder "
+                                 f"({exc.strerror or exc})", param_hint=option) from None
+    return path
+
+
+class _FigureChoice(click.Choice):
+    """A figure name of :data:`simulator.plots.FIGURES`, listed only when needed (the figures
+    package imports matplotlib, which the other commands do without)."""
+
+    def __init__(self) -> None:
+        super().__init__((), case_sensitive=True)
+
+    @property
+    def choices(self):
+        from .plots import FIGURES
+
+        return tuple(FIGURES)
+
+    @choices.setter
+    def choices(self, value) -> None:  # click.Choice.__init__ assigns; the names are FIGURES
+        pass
+
+
+class _FloatRange(click.FloatRange):
+    """:class:`click.FloatRange` that also refuses NaN and infinities (which pass its bounds)."""
+
+    def convert(self, value, param, ctx):
+        import math
+
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+def _stdout_broken() -> bool:
+    """Whether standard output can no longer be written (a closed pipe, a full device)."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        return True
+    return False
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null so that the flush at exit does not fail again."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError, AttributeError):
+        return  # not a real file (captured output): nothing is flushed at exit
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+def _from_stdout(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised while writing standard output (a local of one of the
+    innermost frames is the stream, its buffer, or a console printing to it)."""
+    streams = [s for s in (sys.stdout, sys.__stdout__) if s is not None]
+    streams += [getattr(s, "buffer", None) for s in streams]
+    streams = [s for s in streams if s is not None]
+    tb, frames = exc.__traceback__, []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    for frame in frames[-4:]:
+        for value in list(frame.f_locals.values()):
+            if any(value is s or getattr(value, "file", None) is s for s in streams):
+                return True
+    return False
+
+
+class _Cli(click.Group):
+    """The command group: output that cannot be written (``spaceverse schema > /dev/full``,
+    ``spaceverse catalogs | head -0``) is a one-line error, not a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            result = super().invoke(ctx)
+        except OSError as exc:
+            if not (_from_stdout(exc) or _stdout_broken()):
+                raise  # not standard output: whoever raised it says what it was
+            _silence_stdout()
+            raise InputError(f"standard output: cannot write ({exc.strerror or exc})") from None
+        if _stdout_broken():
+            _silence_stdout()
+            raise InputError("standard output: cannot write the output (closed or full)")
+        return result
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="spaceverse")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 def cli(verbose: int) -> None:
@@ -84,6 +243,12 @@ def _float_list(text: str, option: str) -> list[float]:
                                  param_hint=option) from None
     if not values:
         raise click.BadParameter("expected at least one number", param_hint=option)
+    import math
+
+    bad = [v for v in values if not math.isfinite(v)]
+    if bad:
+        raise click.BadParameter(f"expected finite numbers, got {bad[0]:g} in {text!r}",
+                                 param_hint=option)
     return values
 
 
@@ -98,20 +263,20 @@ def _float_list(text: str, option: str) -> list[float]:
                    "Default: Shanghai (the paper's station).")
 @click.option("--stations-catalog", type=click.Path(dir_okay=False),
               help="Ground-station CSV used for names (default: the bundled catalog).")
-@click.option("--min-elevation", type=click.FloatRange(-5, 90, max_open=True),
+@click.option("--min-elevation", type=_FloatRange(-5, 90, max_open=True),
               help="Elevation mask in degrees for every station (default: each station's own).")
 @click.option("--start", help="ISO 8601 start (default: the newest TLE epoch, rounded up to the hour).")
-@click.option("--hours", type=click.FloatRange(min=0, min_open=True, max=24 * 366),
+@click.option("--hours", type=_FloatRange(min=0, min_open=True, max=24 * 366),
               default=24.0, show_default=True)
-@click.option("--step", "step_s", type=click.FloatRange(1, 600), default=60.0, show_default=True,
+@click.option("--step", "step_s", type=_FloatRange(1, 600), default=60.0, show_default=True,
               help="Coarse grid step in seconds (accuracy does not depend on it).")
 @click.option("--out", type=click.Path(dir_okay=False),
               help="Write the windows to FILE.csv or FILE.parquet.")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Write a timeline figure (PNG/PDF).")
 @click.option("--altitudes", help="Comma-separated altitudes (km): contact fraction vs altitude "
                                   "over Walker shells instead of a catalog.")
-@click.option("--inclination", type=float, default=53.0, show_default=True,
-              help="Walker-shell inclination for --altitudes.")
+@click.option("--inclination", type=_FloatRange(0, 180), default=53.0, show_default=True,
+              help="Walker-shell inclination for --altitudes (degrees).")
 @click.option("--planes", type=click.IntRange(min=1), default=24, show_default=True)
 @click.option("--per-plane", type=click.IntRange(min=1), default=12, show_default=True)
 @click.option("--lenient", is_flag=True, help="Skip bad TLE records with a warning.")
@@ -128,11 +293,14 @@ def contacts(constellation, names, stations, stations_catalog, min_elevation, st
 
     from .plots import check_figure_path
 
-    if out and Path(out).suffix not in (".csv", ".parquet"):
-        raise click.BadParameter(f"{out}: expected a file ending in .csv or .parquet",
-                                 param_hint="--out")
+    _out_file(out, "--out", "contact windows", (".csv", ".parquet"))
     if plot:
         check_figure_path(plot)
+        _out_file(plot, "--plot", "figure")
+    if altitudes is not None and planes * per_plane > MAX_SHELL_SATELLITES:
+        raise click.BadParameter(f"--planes {planes} x --per-plane {per_plane} = "
+                                 f"{planes * per_plane} satellites; at most "
+                                 f"{MAX_SHELL_SATELLITES} in a shell", param_hint="--planes")
     if altitudes is not None:
         clash = [opt for opt, value in (("--tle", constellation), ("--name", names),
                                          ("--start", start), ("--lenient", lenient),
@@ -213,6 +381,7 @@ def run(scenario_file, out_dir, overrides):
     from .config import load_scenario
     from .engine.world import run_scenario
 
+    _out_folder(out_dir, "--out")
     scenario = load_scenario(scenario_file, overrides)
 
     @contextmanager
@@ -273,8 +442,13 @@ def compare(scenario_file, policies, overrides, out_dir, same_compression, csv_p
     from .compare import DEFAULT_POLICIES, compare_policies, verdict
     from .orbits.contacts import write_table
 
-    names = ([p.strip() for p in policies.split(",") if p.strip()] if policies
+    names = ([p.strip() for p in policies.split(",") if p.strip()] if policies is not None
              else list(DEFAULT_POLICIES))
+    if not names:
+        raise click.BadParameter(f"no policy in {policies!r}; expected comma-separated policy "
+                                 "names", param_hint="--policies")
+    _out_folder(out_dir, "--out")
+    _out_file(csv_path, "--csv", "comparison table", (".csv",))
     with _progress(len(names), "policies") as advance:
         def step(policy):
             logger.info("policy %s done", policy)
@@ -318,7 +492,10 @@ def schema(out):
 
     text = json.dumps(scenario_json_schema(), indent=2) + "\n"
     if out:
-        Path(out).write_text(text)
+        from .report import write_output_file
+
+        _out_file(out, "--out", "schema")
+        write_output_file(Path(out), text.encode("utf-8"), "schema")
         click.echo(f"wrote {out}")
     else:
         click.echo(text, nl=False)
@@ -337,6 +514,7 @@ def sweep(sweep_file, workers, scheduler, out_dir, no_resume):
     """Run every point of a sweep file (grid or zip of scenario values); resumable."""
     from .sweep import load_sweep, sweep_command
 
+    _out_folder(out_dir, "--out", "sweep")
     total = len(load_sweep(sweep_file))
     with _progress(total, "sweep points") as advance:
         done_so_far = [0]
@@ -363,11 +541,15 @@ def sweep(sweep_file, workers, scheduler, out_dir, no_resume):
 @click.argument("results", type=click.Path(exists=True, file_okay=False))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Figure folder (default: RESULTS/figures).")
-def plot(results, out_dir):
+@click.option("--figure", "figures", multiple=True, type=_FigureChoice(),
+              help="Only this figure (repeatable; default: every figure that applies).")
+def plot(results, out_dir, figures):
     """Make the figures of a run or sweep folder from its saved results (no re-running)."""
     from .plots import plot_results
 
-    paths = plot_results(Path(results), Path(out_dir) if out_dir else None)
+    _out_folder(out_dir, "--out", "figures")
+    paths = plot_results(Path(results), Path(out_dir) if out_dir else None,
+                         figures=list(figures) or None)
     for path in paths:
         click.echo(f"wrote {path}")
     if not paths:
@@ -381,6 +563,7 @@ def report(results, out):
     """Write a self-contained HTML report (scenario, tables, figures inline) for results."""
     from .report import write_report
 
+    _out_file(out, "--out", "report")
     click.echo(f"wrote {write_report(Path(results), Path(out) if out else None)}")
 
 
@@ -396,6 +579,8 @@ def reproduce(full, workers, scheduler, out_dir, figures_dir):
     """Run the paper's sweeps, make every figure and the paper-vs-ours table."""
     from .reproduce import SWEEPS, reproduce as run_all, table_markdown
 
+    _out_folder(out_dir, "--out")
+    _out_folder(figures_dir, "--figures", "figures")
     with _progress(len(SWEEPS), "paper sweeps") as advance:
         finished = set()
 
@@ -419,7 +604,7 @@ def train():
 
 @train.command("confidence")
 @click.option("--trace", required=True, help="Trace name or .parquet path.")
-@click.option("--train-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+@click.option("--train-fraction", type=_FloatRange(0, 1, min_open=True, max_open=True),
               default=0.05, show_default=True, help="Share of the trace rows to train on (§3.1).")
 @click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True,
               help="Seed of the split and the network (a scenario with this seed holds out "
@@ -430,22 +615,51 @@ def train():
 @click.option("--stages", type=click.IntRange(min=1), default=2, show_default=True, help="I.")
 @click.option("--stage-tokens", type=click.IntRange(min=1), default=16, show_default=True,
               help="N_t.")
+@click.option("--train-rows", type=click.IntRange(min=2),
+              help="Train on this many rows instead of --train-fraction of the trace.")
+@click.option("--target", type=click.Choice(["agreement", "minilm"]), default="agreement",
+              show_default=True,
+              help="Eq. 1 target: answer agreement, or the MiniLM similarity of the answers.")
 @click.option("--out", type=click.Path(), help="Checkpoint path or folder "
                                                "(default: models/confidence/<trace>-<variant>.pt).")
-def train_confidence(trace, train_fraction, seed, variant, stages, stage_tokens, out):
+@click.pass_context
+def train_confidence(ctx, trace, train_fraction, seed, variant, stages, stage_tokens, train_rows,
+                     target, out):
     """Train g~ with the loss of Eq. 1; write the checkpoint and its metadata."""
-    import json
-
     from .policies.confidence import train_command
 
+    if train_rows is not None and \
+            ctx.get_parameter_source("train_fraction") != click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("--train-rows and --train-fraction: give one of them")
+    if out is not None:
+        if out.endswith(("/", "\\")) or Path(out).is_dir():
+            _out_folder(out, "--out", "checkpoint")
+        else:
+            _out_file(out, "--out", "checkpoint")
     path = train_command(trace, train_fraction, seed, out, points=stages,
-                         stage_tokens=stage_tokens, variant=variant)
-    meta_path = Path(path).with_suffix(".json")
-    if meta_path.exists():
-        meta = json.loads(meta_path.read_text())
-        best = meta.get("best_val_loss", meta.get("metrics", {}).get("best_val_loss"))
+                         stage_tokens=stage_tokens, variant=variant, train_rows=train_rows,
+                         target=target)
+    meta = _checkpoint_meta(Path(path).with_suffix(".json"))
+    if meta is not None:
+        metrics = meta.get("metrics")
+        best = meta.get("best_val_loss",
+                        metrics.get("best_val_loss") if isinstance(metrics, dict) else None)
         click.echo(f"trained on {meta.get('n_train', '?')} rows; best validation loss {best}")
     click.echo(f"wrote {path}")
+
+
+def _checkpoint_meta(path: Path) -> dict | None:
+    """The metadata written beside a checkpoint, or None (with a warning) if unreadable."""
+    import json
+
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        logger.warning("%s: cannot read the checkpoint metadata (%s)", path, exc)
+        return None
+    return meta if isinstance(meta, dict) else None
 
 
 @cli.group()
@@ -461,6 +675,8 @@ def traces_list(folder):
 
     from .inference.traces import list_traces
 
+    if folder is not None and not Path(folder).is_dir():
+        raise click.BadParameter(f"{folder}: no such folder", param_hint="--folder")
     rows = list_traces(Path(folder) if folder else None)
     if not rows:
         click.echo("no traces found")
@@ -469,11 +685,19 @@ def traces_list(folder):
     frame["models"] = frame["models"].map(
         lambda m: f"{m.get('onboard')} / {m.get('ground')}" if isinstance(m, dict) else str(m))
     frame["kind"] = frame["synthetic"].map(lambda x: "SYNTHETIC" if x else "real")
-    frame["MB"] = frame["path"].map(lambda p: Path(p).stat().st_size / 1e6)
+    frame["MB"] = frame["path"].map(_size_mb)
     frame = frame.rename(columns={"n_samples": "samples"})
     cols = [c for c in ("name", "kind", "task", "samples", "MB", "models", "licence", "source")
             if c in frame.columns]
     _print_table("Traces", frame[cols], {"MB": "{:.2f}"})
+
+
+def _size_mb(path) -> float:
+    """Megabytes of a file (NaN when it cannot be read, e.g. removed meanwhile)."""
+    try:
+        return Path(path).stat().st_size / 1e6
+    except OSError:
+        return float("nan")
 
 
 @traces.command("convert")
@@ -486,6 +710,9 @@ def traces_convert(source, input_dir, out_dir):
     """Convert recorded model outputs (SOURCE: see --help of `traces converters`) to a trace."""
     from .inference.converters import convert
 
+    if not Path(input_dir).is_dir():
+        raise click.BadParameter(f"{input_dir}: no such folder", param_hint="--input")
+    _out_folder(out_dir, "--out", "trace")
     for path in convert(source, Path(input_dir), Path(out_dir)):
         click.echo(f"wrote {path}")
 
@@ -503,8 +730,9 @@ def traces_converters():
 @traces.command("synth")
 @click.option("--task", type=click.Choice(["vqa", "classification", "detection", "mixed"]),
               default="vqa", show_default=True)
-@click.option("--samples", type=click.IntRange(min=1), default=1000, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--samples", type=click.IntRange(min=1, max=10_000_000), default=1000,
+              show_default=True)
+@click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=0, show_default=True)
 @click.option("--out", "out_dir", default="models/traces", show_default=True,
               type=click.Path(file_okay=False))
 def traces_synth(task, samples, seed, out_dir):
@@ -512,9 +740,10 @@ def traces_synth(task, samples, seed, out_dir):
     from .inference.synthetic import generate_synthetic
     from .inference.traces import write_trace
 
+    folder = _out_folder(out_dir, "--out", "trace")
     trace = generate_synthetic(task=task, samples=samples, seed=seed)
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
-    path = write_trace(trace, Path(out_dir) / f"{trace.name}.parquet")
+    _make_folder(folder, "--out", "trace")
+    path = write_trace(trace, folder / f"{trace.name}.parquet")
     click.echo(f"wrote {path} (synthetic)")
 
 
@@ -539,9 +768,21 @@ def traces_record(model_dir, ground_model_dir, dataset, out_file, device, dtype,
     from .inference.metrics import score
     from .inference.record import record_trace
     from .inference.traces import write_trace
+
+    for option, folder in (("--model-dir", model_dir), ("--ground-model-dir", ground_model_dir)):
+        if folder is not None and not Path(folder).is_dir():
+            raise click.BadParameter(f"{folder}: no such model folder", param_hint=option)
+    if "synthetic" in Path(out_file).stem.lower():
+        raise click.BadParameter(f"{out_file}: 'synthetic' in a file name is reserved for "
+                                 "synthetic traces; a recorded trace is real", param_hint="--out")
+    target = Path(out_file)
+    if target.suffix != ".parquet":
+        target = target.with_name(target.name + ".parquet")
+    _out_file(target, "--out", "trace")
+    _out_file(target.with_suffix(".json"), "--out", "trace metadata")
+    samples = load_image_set(dataset)[:limit]
     from .inference.transformers_backend import QwenVLBackend
 
-    samples = load_image_set(dataset)[:limit]
     onboard = QwenVLBackend(model_dir, device=device, dtype=dtype, max_new_tokens=max_new_tokens)
     ground = (onboard if not ground_model_dir else
               QwenVLBackend(ground_model_dir, device=device, dtype=dtype,
@@ -550,8 +791,8 @@ def traces_record(model_dir, ground_model_dir, dataset, out_file, device, dtype,
     trace = record_trace(onboard, ground, items, stage_tokens=stage_tokens, scorer=score,
                          name=Path(out_file).stem, source=f"recorded on {onboard.device_name} "
                                                           f"over {dataset}")
-    Path(out_file).parent.mkdir(parents=True, exist_ok=True)
-    path = write_trace(trace, Path(out_file))
+    _make_folder(target.parent, "--out", "trace")
+    path = write_trace(trace, target)
     click.echo(f"wrote {path} ({len(trace.table)} samples)")
 
 
@@ -576,16 +817,40 @@ def catalogs():
     click.echo(f"\nground stations: {len(stations)} in networks {', '.join(networks(stations))}")
 
 
+from .view.command import view as _view  # noqa: E402  (spaceverse view RESULTS)
+
+cli.add_command(_view)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: one line and exit 2 for any user mistake."""
+    """Console-script entry point: one line and exit 2 for any user mistake.
+
+    A real interrupt -- Ctrl-C (SIGINT) or SIGTERM -- prints "interrupted" and exits
+    130.  While the command runs, SIGTERM raises :class:`KeyboardInterrupt` like
+    Ctrl-C does, so ``kill PID`` unwinds the same way (temporary folders removed,
+    sweep workers stopped).  Nothing else prints "interrupted": click also turns an
+    :class:`EOFError` into an abort, but one reaching here is a bug, not an
+    interrupt, so it is raised again as itself.
+    """
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
     args = sys.argv[1:] if argv is None else list(argv)
     if not args:  # bare `spaceverse`: the help text, not an error squashed into one line
         args = ["--help"]
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, interrupt) if in_main_thread else None
     try:
         code = cli.main(args=args, prog_name="spaceverse", standalone_mode=False)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        cause = exc.__cause__ or exc.__context__
+        if cause is not None and not isinstance(cause, KeyboardInterrupt):
+            raise cause from None
         click.echo("interrupted", err=True)
         code = 130
     except click.ClickException as exc:
@@ -598,4 +863,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         code = 130
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
     sys.exit(code if isinstance(code, int) else 0)

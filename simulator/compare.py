@@ -9,7 +9,9 @@ alone.  As in the paper, the SpaceVerse policies use the scenario's compression
 The table has one row per policy with accuracy, mean and p95 in-contact
 latency, mean end-to-end latency, offload fraction and megabytes sent, and a
 ``pareto`` column: whether the policy is on the accuracy-latency Pareto front of
-the non-oracle policies (higher accuracy, lower mean in-contact latency).
+the non-oracle policies (higher accuracy, lower mean in-contact latency).  A
+policy that finished no sample has no latency (NaN): it is on no front, and
+the table still prints.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import pandas as pd
+
+from .errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +44,17 @@ def pareto_front(table: pd.DataFrame, *, exclude: Sequence[str] = ("oracle",)) -
     ...                   "in_contact_mean_s": [1.0, 3.0, 4.0, 0.5]})
     >>> pareto_front(t).tolist()
     [True, True, False, False]
+
+    A row without a finite accuracy or latency (no sample finished) is on no front
+    and beats no other row.
     """
-    candidates = table[~table["policy"].isin(exclude)]
+    accuracy = pd.to_numeric(table["accuracy"], errors="coerce")
+    latency = pd.to_numeric(table["in_contact_mean_s"], errors="coerce")
+    measured = accuracy.notna() & latency.notna()
+    candidates = table[~table["policy"].isin(exclude) & measured]
     on_front = []
-    for _, row in table.iterrows():
-        if row["policy"] in exclude:
+    for i, row in table.iterrows():
+        if row["policy"] in exclude or not measured[i]:
             on_front.append(False)
             continue
         others = candidates[candidates["policy"] != row["policy"]]
@@ -65,33 +75,51 @@ def compare_policies(scenario_path, policies: Sequence[str] = DEFAULT_POLICIES, 
     ``progress`` is called with each policy's name when its run has finished.
     """
     from .config import load_scenario
-    from .engine.world import run_scenario
+    from .engine.world import check_scenario, run_scenario
 
-    rows = []
+    policies = list(policies)
+    if not policies:
+        raise InputError("no policy to compare; expected one or more policy names")
+    twice = sorted({p for p in policies if policies.count(p) > 1})
+    if twice:
+        raise InputError(f"policy {', '.join(twice)} named twice; expected each policy once")
+    scenarios = []  # every policy's scenario is checked before anything runs
     for policy in policies:
         extra = [f"policy.allocation={policy}"]
         if not same_compression and not uses_scenario_compression(policy):
             extra += ["policy.compression.method=none", "policy.compression.params={}"]
         scenario = load_scenario(scenario_path, list(overrides) + extra)
+        check_scenario(scenario)  # an unknown policy fails here, before any run
+        scenarios.append(scenario)
+    rows = []
+    for policy, scenario in zip(policies, scenarios):
         result = run_scenario(scenario, out_dir=out_dir)
         if progress:
             progress(policy)
         s = result.summary
+        in_contact = s.get("in_contact_latency_s") or {}
+        end_to_end = s.get("end_to_end_latency_s") or {}
+        status = s.get("status") or {}
         rows.append({
             "policy": policy,
-            "accuracy": s["accuracy_all_samples"],
-            "in_contact_mean_s": s["in_contact_latency_s"]["mean"],
-            "in_contact_p95_s": s["in_contact_latency_s"]["p95"],
-            "end_to_end_mean_s": s["end_to_end_latency_s"]["mean"],
-            "offload_fraction": s["offload_fraction"],
-            "mb_sent": s["bytes_sent"] / 1e6,
-            "finished": s["status"]["onboard"] + s["status"]["ground"],
-            "synthetic": s["synthetic"],
+            "accuracy": _number(s.get("accuracy_all_samples")),
+            "in_contact_mean_s": _number(in_contact.get("mean")),
+            "in_contact_p95_s": _number(in_contact.get("p95")),
+            "end_to_end_mean_s": _number(end_to_end.get("mean")),
+            "offload_fraction": _number(s.get("offload_fraction")),
+            "mb_sent": _number(s.get("bytes_sent")) / 1e6,
+            "finished": int(status.get("onboard", 0)) + int(status.get("ground", 0)),
+            "synthetic": bool(s.get("synthetic", False)),
             "run": str(result.folder),
         })
-    table = pd.DataFrame(rows)
-    table["pareto"] = pareto_front(table)
+    table = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "pareto"])
+    table["pareto"] = pareto_front(table) if len(table) else pd.Series(dtype=bool)
     return table[COLUMNS]
+
+
+def _number(value) -> float:
+    """A summary value as a float; None (nothing finished to measure) becomes NaN."""
+    return float("nan") if value is None else float(value)
 
 
 def verdict(table: pd.DataFrame, policy: str = "spaceverse") -> str:
@@ -99,6 +127,8 @@ def verdict(table: pd.DataFrame, policy: str = "spaceverse") -> str:
     if policy not in set(table["policy"]):
         return f"{policy} was not run"
     row = table[table["policy"] == policy].iloc[0]
+    if pd.isna(row["accuracy"]) or pd.isna(row["in_contact_mean_s"]):
+        return f"{policy} finished no sample in contact: no accuracy-latency verdict"
     if row["pareto"]:
         return f"{policy} is on the accuracy-latency Pareto front of the non-oracle policies"
     others = table[(table["policy"] != policy) & (table["policy"] != "oracle")]

@@ -24,6 +24,7 @@ import html
 import json
 import logging
 import math
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -181,12 +182,29 @@ def _flatten(data, prefix: str = ""):
         yield prefix.rstrip("."), data
 
 
+def _redact(text: str) -> str:
+    """Local absolute paths made relative (``<project>/``, ``~/``, ``<tmp>/``): a report is
+    shared, and where files sat on one machine is nobody else's business."""
+    import tempfile
+
+    from .paths import project_root
+
+    for root, label in ((str(project_root()), "<project>"), (tempfile.gettempdir(), "<tmp>"),
+                        (str(Path.home()), "~")):
+        if root and root != "/":
+            text = text.replace(root.rstrip("/") + "/", label + "/").replace(root, label)
+    return text
+
+
 def _pre(text: str) -> str:
-    return f"<pre>{_esc(text)}</pre>"
+    return f"<pre>{_esc(_redact(text))}</pre>"
 
 
 def _img(path: Path) -> str:
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    try:
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the figure ({exc.strerror or exc})") from None
     caption = CAPTIONS.get(path.stem, path.stem.replace("_", " "))
     return (f'<figure><img alt="{_esc(path.stem)}" src="data:image/png;base64,{data}">'
             f"<figcaption><b>{_esc(path.name)}</b>: {_esc(caption)}</figcaption></figure>")
@@ -212,10 +230,26 @@ def _truthy(value) -> bool:
     return str(value).strip().lower() in ("true", "1", "yes", "1.0")
 
 
+def _mapping(value) -> dict:
+    """``value`` if it is a mapping, else an empty one (a hand-edited or damaged summary)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _read_text(path: Path) -> str:
+    """A text file shown in the report (scenario YAML): undecodable bytes are replaced, and
+    a file that cannot be read is shown as a note rather than failing the report."""
+    try:
+        return path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        logger.warning("%s: cannot read (%s); left out of the report", path,
+                       exc.strerror or exc)
+        return f"({path.name} could not be read: {exc.strerror or exc})"
+
+
 def _provenance(summaries: list[dict]) -> str:
     rows, seen = [], set()
     for s in summaries:
-        trace = s.get("trace") or {}
+        trace = _mapping(s.get("trace"))
         key = json.dumps(trace, sort_keys=True, default=str)
         if key in seen:
             continue
@@ -226,15 +260,15 @@ def _provenance(summaries: list[dict]) -> str:
     parts = [_table(pd.DataFrame(rows))] if rows else ["<p>No trace provenance recorded.</p>"]
     notes = {}
     for s in summaries:
-        comp = s.get("compression") or {}
+        comp = _mapping(s.get("compression"))
         model = comp.get("accuracy_model")
         if isinstance(model, dict) and model.get("name"):
             notes[f"compression {comp.get('method')}: accuracy model"] = (
                 f"{model.get('name')} v{model.get('version')}: {model.get('formula', '')}")
         if comp.get("scorer_label"):
             notes[f"compression {comp.get('method')}: region scorer"] = comp["scorer_label"]
-        for k, v in (s.get("policy_notes") or {}).items():
-            notes[f"policy {(s.get('policy') or {}).get('name', '')}: {k}"] = v
+        for k, v in _mapping(s.get("policy_notes")).items():
+            notes[f"policy {_mapping(s.get('policy')).get('name', '')}: {k}"] = v
         link = s.get("link")
         if isinstance(link, dict):
             notes["link"] = ", ".join(f"{k}={v}" for k, v in link.items()
@@ -245,27 +279,81 @@ def _provenance(summaries: list[dict]) -> str:
     return "".join(parts)
 
 
-def _figures(folder: Path, figures_dir: Path) -> str:
-    pngs = sorted(figures_dir.glob("*.png")) if figures_dir.is_dir() else []
-    if not pngs:
-        from .plots import plot_results
+def _figures(folder: Path, figures_dir: Path, staging: Path | None = None) -> str:
+    """The figures of ``folder`` as inline images: those already in ``figures_dir``, or new
+    ones.  New figures are drawn into ``staging`` when given (the caller keeps them once the
+    report is written), else into ``figures_dir`` (into a temporary folder when that cannot
+    be written, e.g. read-only results)."""
+    import tempfile
 
-        written = plot_results(folder, out_dir=figures_dir)
-        pngs = sorted(p for p in written if p.suffix == ".png")
+    from .plots import FigureWriteError, plot_results
+
+    pngs = sorted(figures_dir.glob("*.png")) if figures_dir.is_dir() else []
+    if pngs:
+        return _inline(pngs)
+    try:
+        written = plot_results(folder, out_dir=staging if staging is not None else figures_dir)
+    except FigureWriteError as exc:
+        logger.warning("figures not saved in the results folder (%s); inlined only", exc)
+        with tempfile.TemporaryDirectory(prefix="spaceverse-report-") as tmp:
+            written = plot_results(folder, out_dir=Path(tmp))
+            return _inline([p for p in written if p.suffix == ".png"])
+    return _inline([p for p in written if p.suffix == ".png"])
+
+
+def _keep_figures(staging: Path, figures_dir: Path) -> None:
+    """Move the figures drawn for a report into the results folder (best effort: a results
+    folder that cannot be written only loses the cached figures, with a warning)."""
+    import shutil
+
+    from .fileio import write_atomic
+
+    files = sorted(p for p in staging.iterdir() if p.is_file()) if staging.is_dir() else []
+    if not files or figures_dir.is_dir() and any(figures_dir.glob("*.png")):
+        return
+    try:
+        for file in files:
+            write_atomic(figures_dir / file.name, lambda tmp, f=file: shutil.copyfile(f, tmp),
+                         what="figure")
+    except InputError as exc:
+        logger.warning("figures not kept in the results folder: %s", exc)
+
+
+def _inline(pngs: list[Path]) -> str:
     if not pngs:
         return "<p>No figure applies to these results.</p>"
     order = list(CAPTIONS)
-    pngs.sort(key=lambda p: (order.index(p.stem) if p.stem in order else len(order), p.name))
+    pngs = sorted(pngs, key=lambda p: (order.index(p.stem) if p.stem in order else len(order),
+                                       p.name))
     return "".join(_img(p) for p in pngs)
 
 
-def _run_sections(folder: Path) -> tuple[str, str, bool, bool]:
-    summary = json.loads((folder / "summary.json").read_text())
-    synthetic = bool(summary.get("synthetic", False))
-    modelled = bool(summary.get("score_modelled", False))
-    status = summary.get("status") or {}
+def _interactive(folder: Path) -> list[str]:
+    """The interactive globe, map, timeline and latency views (:mod:`simulator.view`), as a
+    sandboxed inline frame; a note instead when they cannot be built for these results."""
+    from .view import embed_for_report
+
+    try:
+        return ["<h2>Interactive view</h2>", embed_for_report(folder)]
+    except (InputError, OSError, ValueError) as exc:
+        logger.warning("report: no interactive view (%s)", exc)
+        return ["<h2>Interactive view</h2>",
+                f"<p>Not available for these results: {_esc(str(exc))}</p>"]
+
+
+def _run_sections(folder: Path, staging: Path | None = None) -> tuple[str, str, bool, bool]:
+    from .plots import read_run_summary, read_table_file
+
+    summary = read_run_summary(folder / "summary.json")
+    read_table_file(folder / "samples.parquet", "samples table")  # damaged: say so first
+    synthetic = _truthy(summary.get("synthetic", False))
+    modelled = _truthy(summary.get("score_modelled", False))
+    status = _mapping(summary.get("status"))
     derived = dict(summary)
-    derived["finished"] = int(status.get("onboard", 0)) + int(status.get("ground", 0))
+    try:
+        derived["finished"] = int(status.get("onboard", 0)) + int(status.get("ground", 0))
+    except (TypeError, ValueError):
+        derived["finished"] = None
     policy = summary.get("policy") or {}
     comp = summary.get("compression") or {}
     if isinstance(policy, dict):
@@ -279,18 +367,20 @@ def _run_sections(folder: Path) -> tuple[str, str, bool, bool]:
             "<details><summary>Full summary.json</summary>",
             _kv_table(list(_flatten(summary))), "</details>"]
     scenario = folder / "scenario.yaml"
-    body += ["<h2>Figures</h2>", _figures(folder, folder / "figures")]
+    body += ["<h2>Figures</h2>", _figures(folder, folder / "figures", staging)]
+    body += _interactive(folder)
     body += ["<h2>Scenario (resolved)</h2>",
-             _pre(scenario.read_text()) if scenario.exists() else "<p>No scenario.yaml.</p>"]
+             _pre(_read_text(scenario)) if scenario.is_file() else "<p>No scenario.yaml.</p>"]
     body += ["<h2>Provenance</h2>", _provenance([summary])]
     title = f"Run {summary.get('run_id', folder.name)}"
     return title, "".join(body), synthetic, modelled
 
 
-def _sweep_sections(folder: Path) -> tuple[str, str, bool, bool]:
-    from .plots import _prepare, aggregate, ok_rows, provenance_flags, sweep_axes
+def _sweep_sections(folder: Path, staging: Path | None = None) -> tuple[str, str, bool, bool]:
+    from .plots import (_prepare, aggregate, ok_rows, provenance_flags, read_run_summary,
+                        read_table_file, sweep_axes)
 
-    sweep = pd.read_parquet(folder / "sweep.parquet")
+    sweep = read_table_file(folder / "sweep.parquet", "sweep table")
     flags = provenance_flags(sweep)
     synthetic, modelled = "synthetic" in flags, "modelled accuracy" in flags
     axes = sweep_axes(sweep)
@@ -320,23 +410,28 @@ def _sweep_sections(folder: Path) -> tuple[str, str, bool, bool]:
     body += ["<details><summary>Every point (sweep.parquet)</summary>",
              _table(sweep[[c for c in columns if c in sweep.columns]], failed=failed),
              "</details>"]
-    body += ["<h2>Figures</h2>", _figures(folder, folder / "figures")]
+    body += ["<h2>Figures</h2>", _figures(folder, folder / "figures", staging)]
+    body += _interactive(folder)
     yamls = sorted(list(folder.glob("*.yaml")) + list(folder.glob("*.yml")))
     summaries, first_scenario = [], None
     if "run_dir" in sweep.columns:
         for run_dir in sweep.loc[~failed.to_numpy(), "run_dir"].dropna():
             run = folder / str(run_dir)
             if (run / "summary.json").exists():
-                summaries.append(json.loads((run / "summary.json").read_text()))
-                if first_scenario is None and (run / "scenario.yaml").exists():
+                try:
+                    summaries.append(read_run_summary(run / "summary.json"))
+                except InputError as exc:
+                    logger.warning("%s; left out of the provenance", exc)
+                    continue
+                if first_scenario is None and (run / "scenario.yaml").is_file():
                     first_scenario = run / "scenario.yaml"
     body.append("<h2>Scenario</h2>")
     for y in yamls:
-        body += [f"<h3>{_esc(y.name)}</h3>", _pre(y.read_text())]
+        body += [f"<h3>{_esc(y.name)}</h3>", _pre(_read_text(y))]
     if first_scenario is not None:
         opening = (f"<details{'' if yamls else ' open'}><summary>Resolved scenario of the "
                    f"first finished point ({_esc(first_scenario.parent.name)})</summary>")
-        body += [opening, _pre(first_scenario.read_text()), "</details>"]
+        body += [opening, _pre(_read_text(first_scenario)), "</details>"]
     if not yamls and first_scenario is None:
         body.append("<p>No scenario file found.</p>")
     body += ["<h2>Provenance</h2>", _provenance(summaries) if summaries else
@@ -349,14 +444,19 @@ def _sweep_sections(folder: Path) -> tuple[str, str, bool, bool]:
 # --------------------------------------------------------------------------- entry point
 
 
-def render_report(path) -> str:
-    """The report's HTML text for the run or sweep folder ``path``."""
+def render_report(path, *, staging=None) -> str:
+    """The report's HTML text for the run or sweep folder ``path``.
+
+    Figures the folder does not have yet are drawn into ``<folder>/figures/``, or into
+    ``staging`` when given (see :func:`write_report`).
+    """
     folder = Path(path)
+    staging = Path(staging) if staging is not None else None
     if (folder / "sweep.parquet").exists():
-        title, body, synthetic, modelled = _sweep_sections(folder)
+        title, body, synthetic, modelled = _sweep_sections(folder, staging)
         kind = "sweep"
     elif (folder / "summary.json").exists() and (folder / "samples.parquet").exists():
-        title, body, synthetic, modelled = _run_sections(folder)
+        title, body, synthetic, modelled = _run_sections(folder, staging)
         kind = "run"
     else:
         raise InputError(f"{folder}: not a run folder (summary.json, samples.parquet) "
@@ -366,7 +466,7 @@ def render_report(path) -> str:
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>spaceverse: {_esc(heading)}</title><style>{CSS}</style></head><body>"
             f"<h1>spaceverse: {_esc(heading)}</h1>"
-            f'<p class="meta">{kind} folder <code>{_esc(folder.resolve())}</code>; report written '
+            f'<p class="meta">{kind} folder <code>{_esc(folder.resolve().name)}</code>; report written '
             f"{now} by spaceverse {_esc(__version__)}.</p>"
             f"{_banners(synthetic, modelled)}{body}"
             f'<p class="meta">spaceverse {_esc(__version__)}: a discrete-event simulator of '
@@ -377,15 +477,79 @@ def render_report(path) -> str:
 def write_report(path, out=None) -> Path:
     """Write the self-contained HTML report of a run or sweep folder; return its path.
 
-    ``out`` defaults to ``<folder>/report.html``.  Figures are made (into
-    ``<folder>/figures/``) when the folder has none.  Written atomically.
+    ``out`` defaults to ``<folder>/report.html``.  Figures are made (and kept in
+    ``<folder>/figures/`` once the report is written) when the folder has none.  Written
+    atomically; a report that cannot be written leaves nothing new behind.
     Backs ``spaceverse report RESULTS``.
     """
     folder = Path(path)
     if not folder.is_dir():
         raise InputError(f"{folder}: no such results folder")
-    text = render_report(folder)
+    import tempfile
+
     target = Path(out) if out is not None else folder / "report.html"
-    write_atomic(target, lambda tmp: tmp.write_text(text, encoding="utf-8"), what="report")
+    check_output_file(target, "report")
+    # New figures wait in a temporary folder until the report is written, so that a
+    # report that cannot be written leaves nothing behind in the results folder.
+    with tempfile.TemporaryDirectory(prefix="spaceverse-figures-") as staging:
+        text = render_report(folder, staging=staging)
+        write_output_file(target, text.encode("utf-8"), "report")
+        _keep_figures(Path(staging), folder / "figures")
     logger.info("wrote %s", target)
     return target
+
+
+def check_output_file(path, what: str = "file") -> Path:
+    """``path`` if a file can be written there, else a one-line :class:`InputError`.
+
+    Checked before any work: ``path`` must not be a folder, and its nearest existing
+    ancestor must be a folder (missing folders in between are created on writing).
+    Nothing is created here.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, cannot write the {what} there")
+    if path.exists() and not path.is_file():
+        return path  # a device or a pipe (/dev/stdout): written in place
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InputError(f"{path}: {ancestor} is not a folder, cannot write the {what} there")
+    problem = probe_folder(ancestor)
+    if problem:
+        raise InputError(f"{path}: cannot write the {what} there ({problem})")
+    return path
+
+
+def probe_folder(folder) -> str | None:
+    """Why nothing can be created in ``folder`` (e.g. "Permission denied"), or None.
+
+    Tries for real (a hidden temporary folder, removed at once): permission bits do not
+    tell, for root or on read-only and special file systems.
+    """
+    import tempfile
+
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".spaceverse-probe-", dir=folder))
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+def write_output_file(path, data: bytes, what: str = "file") -> Path:
+    """Write ``data`` to the user-named ``path``; every OS error becomes one line.
+
+    A regular file (or a new name) is written atomically (:func:`simulator.fileio.write_atomic`);
+    an existing non-regular file (``/dev/stdout``, a pipe, ``/dev/full``) is written in
+    place, never replaced by a file.
+    """
+    path = check_output_file(path, what)
+    if path.exists() and not path.is_file():
+        try:
+            with open(path, "wb") as handle:
+                handle.write(data)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot write the {what} ({exc.strerror or exc})") from None
+        return path
+    return write_atomic(path, lambda tmp: tmp.write_bytes(data), what=what)

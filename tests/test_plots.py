@@ -592,8 +592,10 @@ def test_aggregate_over_seeds():
 def test_workload_merges_synthetic_seeds_only():
     frame = pd.DataFrame({"trace": ["synthetic-vqa-500-s1", "synthetic-vqa-500-s2", "ucm-s1"],
                           "synthetic": [True, True, False]})
-    assert plots.workload_of(frame).tolist() == ["synthetic-vqa-500", "synthetic-vqa-500",
+    assert plots.workload_of(frame).tolist() == ["synthetic vqa (500)", "synthetic vqa (500)",
                                                  "ucm-s1"]
+    pooled = pd.DataFrame({"trace": ["synthetic-detection-3500-train2000-s2"], "synthetic": [True]})
+    assert plots.workload_of(pooled).tolist() == ["synthetic detection (3500)"]
 
 
 def test_compression_ratio_reading():

@@ -11,7 +11,10 @@ import pytest
 
 from simulator import __version__
 from simulator.errors import InputError
+from simulator.paths import project_root
 from simulator.report import render_report, write_report
+
+ROOT = project_root()
 
 NASTY = "<b>bold</b> & <script>alert(1)</script>"
 
@@ -35,6 +38,8 @@ def external_refs(text: str) -> list[str]:
 
 
 def check_self_contained(text: str) -> None:
+    # the interactive view is an iframe srcdoc: escaped HTML, checked by tests/test_view.py
+    text = re.sub(r'srcdoc="[^"]*"', 'srcdoc=""', text)
     assert "data:image/png;base64," in text
     assert external_refs(text) == []
     assert "<script" not in text.lower()
@@ -50,6 +55,9 @@ def test_run_report_is_self_contained_and_escaped(run_folder, tmp_path):
     assert out == folder / "report.html"
     text = out.read_text(encoding="utf-8")
     check_self_contained(text)
+    # no absolute local path: neither the results folder nor the project's
+    assert str(tmp_path) not in text and str(ROOT) not in text
+    assert "Interactive view" in text
     # The figures were made because the folder had none, and every one is inlined.
     pngs = sorted((folder / "figures").glob("*.png"))
     assert {p.stem for p in pngs} >= {"latency_breakdown", "latency_breakdown_in_contact",

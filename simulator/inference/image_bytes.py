@@ -43,6 +43,8 @@ def image_bytes(width_px, height_px, encoding: str, *, bands: int = 3,
         raise InputError(f"workload.image_bytes {encoding!r}; expected one of {', '.join(ENCODINGS)}")
     w = np.asarray(width_px, dtype=np.int64)
     h = np.asarray(height_px, dtype=np.int64)
+    if encoding != "stored":
+        _check_size(w, h, encoding, bands, bytes_per_sample)
     if encoding == "stored":
         if stored is None:
             raise InputError("workload.image_bytes stored needs the trace's image_bytes column")
@@ -53,6 +55,32 @@ def image_bytes(width_px, height_px, encoding: str, *, bands: int = 3,
         scale = ENCODED_BYTES_PER_PIXEL[encoding] * int(bands) / 3.0
         out = np.ceil(w * h * scale).astype(np.int64)
     return int(out) if out.ndim == 0 else out
+
+
+#: Heaviest image accepted (1 TiB); sizes from the trace beyond it are errors, not int64
+#: overflows.
+MAX_IMAGE_BYTES = 1 << 40
+
+
+def _check_size(w: np.ndarray, h: np.ndarray, encoding: str, bands, bytes_per_sample) -> None:
+    """One line for an image whose size is not positive or would exceed
+    :data:`MAX_IMAGE_BYTES` (computed in floating point, so nothing wraps around).
+
+    >>> _check_size(np.array([256, 2**31]), np.array([256, 2**31]), "raw", 3, 1)
+    Traceback (most recent call last):
+    ...
+    simulator.errors.InputError: workload.image_bytes raw: image 1 is 2147483648 x 2147483648 px, 1.4e+19 bytes; expected at most 1.1e+12 bytes (1 TiB) per image
+    """
+    per_pixel = (float(bands) * float(bytes_per_sample) if encoding == "raw"
+                 else ENCODED_BYTES_PER_PIXEL[encoding] * float(bands) / 3.0)
+    ws, hs = (np.atleast_1d(a).astype(float) for a in np.broadcast_arrays(w, h))
+    size = ws * hs * per_pixel
+    bad = np.flatnonzero(~((size > 0) & (size <= MAX_IMAGE_BYTES)))
+    if len(bad):
+        i = int(bad[0])
+        raise InputError(f"workload.image_bytes {encoding}: image {i} is {ws[i]:.0f} x "
+                         f"{hs[i]:.0f} px, {size[i]:.2g} bytes; expected at most "
+                         f"{float(MAX_IMAGE_BYTES):.2g} bytes (1 TiB) per image")
 
 
 def describe(encoding: str, *, bands: int = 3, bytes_per_sample: int = 1) -> dict:

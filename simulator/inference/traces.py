@@ -187,6 +187,8 @@ class Trace:
         absent = [c for c in REQUIRED_COLUMNS if c not in table.columns]
         if absent:
             raise InputError(f"{where}: missing required column(s) {', '.join(absent)}")
+        if len(table) == 0:
+            raise InputError(f"{where}: the table has no rows; expected one row per sample")
         schema = {**REQUIRED_COLUMNS, **OPTIONAL_COLUMNS}
         for column in table.columns:
             if column in schema:
@@ -358,17 +360,37 @@ def _resolve(path_or_name: str | os.PathLike) -> Path:
     raise InputError(f"no trace file {str(candidates[0])!r}; expected <name>.parquet with <name>.json beside it")
 
 
+#: Largest metadata sidecar read (the bundled ones are at most a few tens of kB).
+MAX_SIDECAR_BYTES = 16 << 20
+
+
 def _read_meta(parquet: Path) -> dict:
+    """The metadata sidecar ``<name>.json`` of a trace; every problem is one line naming it
+    (missing, a folder, unreadable, too large, not UTF-8, not JSON, not an object)."""
     sidecar = parquet.with_suffix(".json")
+    expected = "expected a JSON file with name, source, models, task, licence, synthetic, schema_version"
+    if sidecar.is_dir():
+        raise InputError(f"{sidecar}: metadata sidecar is a folder; {expected}")
     if not sidecar.is_file():
-        raise InputError(
-            f"{parquet}: metadata sidecar {sidecar.name} is missing; "
-            "expected a JSON file with name, source, models, task, licence, synthetic, schema_version"
-        )
+        raise InputError(f"{parquet}: metadata sidecar {sidecar.name} is missing; {expected}")
     try:
-        meta = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        with open(sidecar, "rb") as handle:
+            data = handle.read(MAX_SIDECAR_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"{sidecar}: cannot read the metadata sidecar "
+                         f"({exc.strerror or exc})") from None
+    if len(data) > MAX_SIDECAR_BYTES:
+        raise InputError(f"{sidecar}: metadata sidecar larger than {MAX_SIDECAR_BYTES >> 20} MiB; "
+                         "expected a small JSON object")
+    try:
+        meta = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{sidecar}: not UTF-8 text (byte {exc.start}); expected a JSON "
+                         "metadata object") from None
+    except json.JSONDecodeError as exc:
         raise InputError(f"{sidecar}: not valid JSON ({exc}); expected a metadata object") from None
+    except RecursionError:
+        raise InputError(f"{sidecar}: JSON nested too deeply; expected a metadata object") from None
     if not isinstance(meta, dict):
         raise InputError(f"{sidecar}: top level is {type(meta).__name__}; expected a JSON object")
     return meta

@@ -211,7 +211,9 @@ class TraceLink:
     def __init__(self, trace: pd.DataFrame, *, scale: float = 1.0, offset_s: float = 0.0,
                  loop: bool = True, name: str = "trace", source: Path | None = None):
         where = str(source) if source is not None else f"link trace {name!r}"
-        self._t, rate_mbps = _validated_trace(trace, where, file=source is not None)
+        # a text file's problems are given by line (header = line 1), a table's by row
+        by_line = source is not None and ".csv" in [s.lower() for s in Path(source).suffixes]
+        self._t, rate_mbps = _validated_trace(trace, where, file=by_line)
         self.scale = _finite(scale, f"{where}: scale", minimum=0.0, strict=True)
         self.offset_s = _finite(offset_s, f"{where}: offset_s", minimum=0.0)
         self.loop = bool(loop)

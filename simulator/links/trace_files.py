@@ -87,7 +87,7 @@ def _validated_trace(frame, where: str, *, file: bool) -> tuple[np.ndarray, np.n
         if len(bad):
             i = int(bad[0])
             raise InputError(f"{at(i)}: {column} must be a finite number, "
-                             f"got {frame[column].iloc[i]!r}")
+                             f"got {_plain(frame[column].iloc[i])!r}")
         arrays.append(values)
     t, rate = arrays
     steps = np.diff(t)
@@ -101,21 +101,45 @@ def _validated_trace(frame, where: str, *, file: bool) -> tuple[np.ndarray, np.n
     return t - t[0], rate
 
 
+def _plain(value):
+    """A NumPy scalar as the Python value (messages say ``nan``, not ``np.float64(nan)``).
+
+    >>> _plain(np.float64("nan")), _plain(np.int64(3)), _plain("fast")
+    (nan, 3, 'fast')
+    """
+    return value.item() if isinstance(value, np.generic) else value
+
+
+#: Largest link-trace file read (the bundled ones are about 100 kB; a day at 1 Hz is 2 MB).
+MAX_TRACE_BYTES = 512 << 20
+
+
 def _read_trace_file(path: str | Path) -> pd.DataFrame:
+    """The table of a link-trace file (CSV or Parquet); any reading problem is one line
+    naming the file (a missing file, a folder, damaged or undecodable content)."""
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; expected a CSV or parquet link-trace file "
+                         f"with columns {','.join(TRACE_COLUMNS)}")
     if not path.is_file():
         raise InputError(f"{path}: no such link-trace file; expected a CSV or parquet "
                          f"file with columns {','.join(TRACE_COLUMNS)}")
     suffixes = [s.lower() for s in path.suffixes]
     try:
+        if path.stat().st_size > MAX_TRACE_BYTES:
+            raise InputError(f"{path}: link trace larger than {MAX_TRACE_BYTES >> 20} MiB")
         if ".parquet" in suffixes or ".pq" in suffixes:
             return pd.read_parquet(path)
         if suffixes and suffixes[-1] in (".csv", ".txt") or suffixes[-2:] == [".csv", ".gz"]:
             return pd.read_csv(path)
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pandas/pyarrow raise many types for bad files
+        text = str(exc.strerror if isinstance(exc, OSError) and exc.strerror else exc).strip()
+        reason = text.splitlines()[0][:200] if text else type(exc).__name__
         raise InputError(f"{path}: cannot read link trace ({reason})") from None
     raise InputError(f"{path}: unknown link-trace format; expected a .csv or .parquet file")
+
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()

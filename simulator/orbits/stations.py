@@ -39,9 +39,11 @@ from __future__ import annotations
 import csv
 import dataclasses
 import difflib
+import io
 import logging
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -64,6 +66,10 @@ _ONE_MINUS_F_SQUARED = (1.0 - 1.0 / WGS84_INVERSE_FLATTENING) ** 2
 _SPEC_FORMAT = "NAME:LAT:LON[:ALT_M]"
 _NETWORK_PREFIX = "network:"
 _REQUIRED_COLUMNS = ("name", "lat_deg", "lon_deg")
+#: Longest station name accepted (the bundled catalog's longest is far shorter).
+MAX_NAME_LENGTH = 200
+#: Largest station catalog read (the bundled one is about 100 kB).
+MAX_CATALOG_BYTES = 32 << 20
 
 
 def _problem(name, lat_deg, lon_deg, alt_m, min_elevation_deg, antennas) -> str | None:
@@ -73,6 +79,10 @@ def _problem(name, lat_deg, lon_deg, alt_m, min_elevation_deg, antennas) -> str 
     """
     if not isinstance(name, str) or not name.strip():
         return f"name must be a non-empty string, got {name!r}"
+    if len(name) > MAX_NAME_LENGTH:
+        return f"name has {len(name)} characters; expected at most {MAX_NAME_LENGTH}"
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        return f"name {name!r} contains control characters; expected printable text"
     if not -90.0 <= lat_deg <= 90.0:
         return f"lat_deg must be in [-90, 90] degrees, got {lat_deg!r}"
     if not -180.0 <= lon_deg < 360.0:
@@ -216,15 +226,33 @@ def load_station_catalog(path: str | Path | None = None) -> list[GroundStation]:
     """
     path = Path(path) if path is not None else DEFAULT_CATALOG
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
+        if path.is_dir():
+            raise InputError(f"{path}: is a folder, expected a station catalog (CSV file)")
+        with path.open("rb") as raw:
+            data = raw.read(MAX_CATALOG_BYTES + 1)
     except OSError as exc:
         raise InputError(f"{path}: cannot read station catalog ({exc.strerror or exc})") from None
+    if len(data) > MAX_CATALOG_BYTES:
+        raise InputError(f"{path}: station catalog larger than {MAX_CATALOG_BYTES >> 20} MiB; "
+                         "expected a CSV of ground stations")
     try:
-        with handle:
-            return _read_station_rows(handle, path)
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
                          "save the catalog as UTF-8 CSV") from None
+    if "\0" in text:
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise InputError(f"{path}:{line}: NUL byte; expected a text CSV of ground stations")
+    handle = io.StringIO(text, newline="")
+    try:
+        return _read_station_rows(handle, path)
+    except csv.Error as exc:
+        raise InputError(f"{path}:{_csv_line(handle, text)}: not a valid CSV ({exc})") from None
+
+
+def _csv_line(handle: io.StringIO, text: str) -> int:
+    """The line the CSV reader stopped at (for an error message)."""
+    return text.count("\n", 0, handle.tell()) + 1
 
 
 def _read_station_rows(handle, path: Path) -> list[GroundStation]:

@@ -456,15 +456,37 @@ def parse_tle(text: str, source: str = "<string>", *, lenient: bool = False) -> 
     return _drop_duplicates(elements, source)
 
 
+#: Largest TLE file read: 16 times today's whole public catalog (about 30,000 objects).
+MAX_TLE_BYTES = 64 << 20
+
+
+def _read_bounded(path: Path) -> bytes:
+    """The bytes of a TLE file, at most :data:`MAX_TLE_BYTES`; one line for every problem
+    (missing, a folder, unreadable, too large -- ``/dev/zero`` included)."""
+    try:
+        with open(path.expanduser(), "rb") as handle:
+            data = handle.read(MAX_TLE_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a TLE file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied (cannot read the file)") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    if len(data) > MAX_TLE_BYTES:
+        raise InputError(f"{path}: larger than {MAX_TLE_BYTES >> 20} MiB; expected a TLE "
+                         "catalog (three lines of at most 69 characters per satellite)")
+    return data
+
+
 def read_tle_file(path: str | Path, *, lenient: bool = False) -> list[ElementSet]:
     """Read and parse one TLE file (see :func:`parse_tle`).
 
     Errors name the file as it was given: ``tle/foo.tle: no such file``.
     """
-    from ..fileio import read_user_bytes
-
     path = Path(path)
-    data = read_user_bytes(path, folder="is a directory, not a TLE file")
+    data = _read_bounded(path)
     if not data.strip():
         raise InputError(f"{path}: file is empty")
     if b"\0" in data:

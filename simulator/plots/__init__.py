@@ -38,15 +38,16 @@ over its own swept parameter, one curve per other swept setting.
 from .style import (COLUMN_WIDTH_IN, COMPRESSION_STYLE, DOUBLE_WIDTH_IN, FIGURE_SUFFIXES,
                     LATENCY_NAMES, MIN_FONT_PT, PAPER_CONTACT_SHARE, PAPER_GS_OVER_ONBOARD,
                     PAPER_TX_SHARE_GS_ONLY, POLICY_ORDER, POLICY_STYLE, PRESET_LABELS,
-                    SERVICE_STAGES, STAGES, STYLE, Written, _save_all, _with_note,
-                    check_figure_path, preset_label, provenance_flags, provenance_note)
+                    SERVICE_STAGES, STAGES, STYLE, FigureWriteError, Written, _save_all,
+                    _with_note, check_figure_path, preset_label, provenance_flags, provenance_note)
 from .beyond import (buffer_occupancy, contact_timeline, e2e_latency_vs_altitude,
                      satellite_timeline)
 from .data import (ALTITUDE_AXIS, SWEEP_META, SWEEP_METRICS, THRESHOLD_AXIS, _key, _prepare,
                    aggregate, breakdown_table, compression_x, contact_fraction_table,
                    latency_column, ok_rows, pareto_front, pareto_mask, policy_accepts,
-                   service_stages, stage_means, sweep_axes, workload_of)
-from .figures import FIGURES, RUN_STEMS, SWEEP_STEMS, plot_results
+                   read_json_file, read_run_summary, read_table_file, service_stages,
+                   stage_means, sweep_axes, workload_of)
+from .figures import FIGURES, RUN_STEMS, SWEEP_STEMS, check_output_folder, plot_results
 from .markers import marker_positions, nudge_offsets
 from .motivation import (contact_fraction_vs_altitude, fig4a_contact_fraction,
                          fig4b_latency_breakdown)
@@ -56,18 +57,20 @@ from .paper import (ABLATION_POLICIES, fig9_accuracy_latency, fig10_accuracy_vs_
 
 __all__ = [
     "ABLATION_POLICIES", "ALTITUDE_AXIS", "COLUMN_WIDTH_IN", "COMPRESSION_STYLE",
-    "DATASET_SIDES", "DOUBLE_WIDTH_IN", "FIGURES", "FIGURE_SUFFIXES", "LATENCY_NAMES",
+    "DATASET_SIDES", "DOUBLE_WIDTH_IN", "FIGURES", "FIGURE_SUFFIXES", "FigureWriteError",
+    "LATENCY_NAMES",
     "MIN_FONT_PT", "OFFLOAD_MAP_COLUMNS", "PAPER_CONTACT_SHARE", "PAPER_GS_OVER_ONBOARD",
     "PAPER_TX_SHARE_GS_ONLY", "POLICY_ORDER", "POLICY_STYLE", "PRESET_LABELS", "RUN_STEMS",
     "SERVICE_STAGES", "STAGES", "STYLE", "SWEEP_META", "SWEEP_METRICS", "SWEEP_STEMS",
     "THRESHOLD_AXIS", "Written", "aggregate", "breakdown_table", "buffer_occupancy",
-    "check_figure_path", "compression_x", "contact_fraction_table",
+    "check_figure_path", "check_output_folder", "compression_x", "contact_fraction_table",
     "contact_fraction_vs_altitude", "contact_timeline", "dataset_points",
     "e2e_latency_vs_altitude",
     "fig10_accuracy_vs_offloaded", "fig11_ablation", "fig12_compression",
     "fig4a_contact_fraction", "fig4b_latency_breakdown", "fig9_accuracy_latency",
     "latency_column", "marker_positions", "nudge_offsets", "offload_map_figure", "ok_rows",
     "pareto_front", "pareto_mask", "plot_results", "policy_accepts", "preset_label",
+    "read_json_file", "read_run_summary", "read_table_file",
     "provenance_flags", "provenance_note", "satellite_timeline", "service_stages",
     "stage_means", "sweep_axes", "workload_of",
 ]

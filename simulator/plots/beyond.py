@@ -13,7 +13,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ..errors import InputError
-from .data import ALTITUDE_AXIS, _load_run, _policy_name, _prepare, aggregate
+from .data import (ALTITUDE_AXIS, CONTACT_COLUMNS, TRANSMISSION_COLUMNS, _load_run, _policy_name,
+                   _prepare, aggregate, read_table_file)
 from .style import (COLUMN_WIDTH_IN, DOUBLE_WIDTH_IN, EXTRA_MARKERS, LATENCY_NAMES,
                     LINE_COLOURS, MIN_FONT_PT, _maybe_log, _marker_kw, _panels, _policy_style,
                     _save, _save_all, _style, _suptitle, _time_unit, _with_note, _wrap,
@@ -123,10 +124,12 @@ def satellite_timeline(run_dir, path, satellite: str | None = None, *,
     sats = list(summary.get("satellites") or sorted(samples["satellite"].unique()))
     stations = list(summary.get("stations") or [])
     tx_path, contacts_path = run_dir / "transmissions.parquet", run_dir / "contacts.parquet"
-    transmissions = (pd.read_parquet(tx_path) if tx_path.exists()
+    transmissions = (read_table_file(tx_path, "transmission table", TRANSMISSION_COLUMNS)
+                     if tx_path.exists()
                      else pd.DataFrame(columns=["row", "satellite_index", "station_index",
                                                 "start_s", "end_s", "bytes"]))
-    contacts = pd.read_parquet(contacts_path) if contacts_path.exists() else None
+    contacts = (read_table_file(contacts_path, "contact table", CONTACT_COLUMNS)
+                if contacts_path.exists() else None)
     if satellite is None:
         off = samples[samples["decision"] == "offload"]["satellite"].value_counts()
         satellite = str(off.index[0]) if len(off) else str(sats[0])

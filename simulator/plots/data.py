@@ -150,8 +150,9 @@ def workload_of(frame: pd.DataFrame) -> pd.Series:
     names = frame["trace"].map(_key)
     synthetic = (_truthy(frame["synthetic"]) if "synthetic" in frame.columns
                  else np.zeros(len(frame), bool))
-    # synthetic-<task>-<n>[-train<m>]-s<seed> -> "synthetic <task>": one panel per task
-    stripped = names.str.replace(r"^synthetic-([a-z]+)-\d+(-train\d+)?-s\d+$", r"synthetic \1",
+    # synthetic-<task>-<n>[-train<m>]-s<seed> -> "synthetic <task> (<n>)": one panel per task
+    # and size, seeds merged
+    stripped = names.str.replace(r"^synthetic-([a-z]+)-(\d+)(-train\d+)?-s\d+$", r"synthetic \1 (\2)",
                                  regex=True).str.replace(r"-s\d+$", "", regex=True)
     out = pd.Series(np.where(synthetic, stripped, names), index=frame.index)
     return out.replace("", "workload")
@@ -439,6 +440,34 @@ def read_json_file(path, what: str = "results file") -> dict:
     return value
 
 
+#: Fields of ``summary.json`` that figures and reports read, with the types they must have.
+SUMMARY_TYPES = {"trace": (dict,), "policy": (dict, str), "compression": (dict, str),
+                 "satellites": (list,), "stations": (list,), "horizon_s": (int, float),
+                 "run_id": (str,), "preset": (str,), "status": (dict,)}
+_TYPE_WORDS = {dict: "an object", str: "text", list: "a list", int: "a number", float: "a number"}
+
+
+def read_run_summary(path) -> dict:
+    """A run's ``summary.json`` (see :func:`read_json_file`) whose fields that figures read
+    have the right types; a damaged or hand-edited one is a one-line :class:`InputError`."""
+    summary = read_json_file(path, "run summary")
+    for key, types in SUMMARY_TYPES.items():
+        value = summary.get(key)
+        if value is None:
+            continue
+        ok = isinstance(value, types) and not isinstance(value, bool)
+        if ok and key == "horizon_s":
+            ok = math.isfinite(value) and value > 0
+        if not ok:
+            expected = " or ".join(dict.fromkeys(_TYPE_WORDS[t] for t in types))
+            shown = repr(value)
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            bound = " > 0" if key == "horizon_s" else ""
+            raise InputError(f"{path}: damaged run summary: {key} is {shown}; "
+                             f"expected {expected}{bound}")
+    return summary
+
+
 def read_table_file(path, what: str = "results table",
                     columns: Sequence[str] = ()) -> pd.DataFrame:
     """The Parquet table in ``path``, or a one-line :class:`InputError` naming the file.
@@ -467,7 +496,7 @@ def _load_run(folder) -> tuple[dict, pd.DataFrame]:
     summary_path, samples_path = folder / "summary.json", folder / "samples.parquet"
     if not (summary_path.exists() and samples_path.exists()):
         raise InputError(f"{folder}: not a run folder (needs summary.json and samples.parquet)")
-    return (read_json_file(summary_path, "run summary"),
+    return (read_run_summary(summary_path),
             read_table_file(samples_path, "samples table", RUN_SAMPLE_COLUMNS))
 
 
@@ -660,7 +689,7 @@ def contact_fraction_table(sweep: pd.DataFrame, folder) -> pd.DataFrame:
         contacts, summary = run / "contacts.parquet", run / "summary.json"
         if not (contacts.exists() and summary.exists()):
             continue
-        s = read_json_file(summary, "run summary")
+        s = read_run_summary(summary)
         windows = read_table_file(contacts, "contact table", CONTACT_COLUMNS)
         horizon = float(s.get("horizon_s") or 0.0)
         n_sat = len(s.get("satellites") or []) or windows["satellite"].nunique()

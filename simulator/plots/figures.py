@@ -8,7 +8,6 @@ parameter, ...); ``plot_results(folder, figures=[...])`` draws the named ones.
 from __future__ import annotations
 
 import difflib
-import json
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,11 +16,12 @@ import pandas as pd
 
 from ..errors import InputError
 from .beyond import contact_timeline, e2e_latency_vs_altitude, satellite_timeline
-from .data import ALTITUDE_AXIS, _key, _prepare, contact_fraction_table, ok_rows
+from .data import (ALTITUDE_AXIS, CONTACT_COLUMNS, RUN_SAMPLE_COLUMNS, _key, _prepare,
+                   contact_fraction_table, ok_rows, read_run_summary, read_table_file)
 from .motivation import fig4a_contact_fraction, fig4b_latency_breakdown
 from .paper import (ABLATION_POLICIES, fig9_accuracy_latency, fig10_accuracy_vs_offloaded,
                     fig11_ablation, fig12_compression)
-from .style import _with_note, provenance_note
+from .style import FigureWriteError, _with_note, provenance_note
 
 logger = logging.getLogger("simulator.plots")
 
@@ -104,6 +104,8 @@ class _Plan:
                 try:
                     written.extend(make())
                     continue
+                except FigureWriteError:
+                    raise  # drawn but not writable: an error, never "does not apply"
                 except InputError as exc:
                     reason = str(exc)
             if wanted is None:
@@ -118,8 +120,9 @@ class _Plan:
 
 def _run_plan(folder: Path, out: Path) -> _Plan:
     plan = _Plan()
-    summary = json.loads((folder / "summary.json").read_text())
-    columns = pd.read_parquet(folder / "samples.parquet").columns
+    summary = read_run_summary(folder / "summary.json")
+    columns = read_table_file(folder / "samples.parquet", "samples table",
+                              RUN_SAMPLE_COLUMNS).columns
     plan.add("fig4b", None if "service_latency_s" in columns else
              "samples.parquet has no service_latency_s (an older run)",
              lambda: fig4b_latency_breakdown(folder, out / RUN_STEMS["fig4b"], view="service"))
@@ -133,7 +136,7 @@ def _run_plan(folder: Path, out: Path) -> _Plan:
     if not contacts.exists():
         plan.add("contact-timeline", f"{folder} has no contacts.parquet")
         return plan
-    windows = pd.read_parquet(contacts)
+    windows = read_table_file(contacts, "contact table", CONTACT_COLUMNS)
     if not len(windows):
         plan.add("contact-timeline", f"no contact windows in {contacts}")
         return plan
@@ -150,7 +153,7 @@ def _run_plan(folder: Path, out: Path) -> _Plan:
 
 def _sweep_plan(folder: Path, out: Path) -> _Plan:
     plan = _Plan()
-    sweep = pd.read_parquet(folder / "sweep.parquet")
+    sweep = read_table_file(folder / "sweep.parquet", "sweep table")
     ok = ok_rows(sweep)
     if not len(ok):
         for name in SWEEP_STEMS:
@@ -215,6 +218,21 @@ def _compression_swept(sweep: pd.DataFrame) -> bool:
     return any(a.startswith("policy.compression") for a in varying)
 
 
+def check_output_folder(out) -> Path:
+    """``out`` if figures can go there (an existing folder, or a path whose nearest existing
+    ancestor is a folder); a one-line :class:`FigureWriteError` otherwise.  Creates nothing:
+    the folder is made when the first figure is written."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FigureWriteError(f"{out}: not a folder, cannot write figures there")
+    ancestor = out
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if ancestor != out and not ancestor.is_dir():
+        raise FigureWriteError(f"{out}: {ancestor} is not a folder, cannot write figures there")
+    return out
+
+
 def plot_results(path, out_dir=None, figures: Sequence[str] | str | None = None) -> list[Path]:
     """The figures of a run folder or a sweep folder, from its saved results.
 
@@ -230,7 +248,7 @@ def plot_results(path, out_dir=None, figures: Sequence[str] | str | None = None)
     if not folder.is_dir():
         raise InputError(f"{folder}: no such results folder")
     wanted = _names(figures)
-    out = Path(out_dir) if out_dir is not None else folder / "figures"
+    out = check_output_folder(Path(out_dir) if out_dir is not None else folder / "figures")
     if (folder / "sweep.parquet").exists():
         written = _sweep_plan(folder, out).run(wanted, "sweep")
     elif (folder / "summary.json").exists() and (folder / "samples.parquet").exists():

@@ -179,10 +179,28 @@ def _targets(path) -> list[Path]:
     return out
 
 
+class FigureWriteError(InputError):
+    """A figure was drawn but cannot be written (a bad or unwritable output path).
+
+    Unlike an :class:`InputError` saying that a figure does not apply to some
+    results, this one is never skipped over: the command fails with it.
+    """
+
+
 def _write_one(fig, path: Path) -> Path:
-    return write_atomic(path, lambda tmp: fig.savefig(
-        tmp, dpi=STYLE["savefig.dpi"] if path.suffix == ".png" else None, bbox_inches="tight",
-        pad_inches=0.03), what="figure")
+    path = Path(path)
+    if path.is_dir():
+        raise FigureWriteError(f"{path}: is a folder, cannot write the figure there")
+    if path.exists() and not path.is_file():  # a device or a pipe: never replaced by a file
+        raise FigureWriteError(f"{path}: not a regular file, cannot write the figure there")
+    try:
+        return write_atomic(path, lambda tmp: fig.savefig(
+            tmp, dpi=STYLE["savefig.dpi"] if path.suffix == ".png" else None,
+            bbox_inches="tight", pad_inches=0.03), what="figure")
+    except FigureWriteError:
+        raise
+    except InputError as exc:
+        raise FigureWriteError(str(exc)) from None
 
 
 def _titles_of(fig) -> list[str]:
