@@ -209,6 +209,9 @@ class SweepError(ScenarioError):
 # The sweep file's schema
 # ---------------------------------------------------------------------------
 
+#: Most points one sweep may have (each is a full run; beyond this, split the sweep).
+MAX_POINTS = 100_000
+
 _AXIS_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+|\[\d+\])*$")
 
 
@@ -462,6 +465,14 @@ class Sweep:
         sizes = [len(v) for v in self.axes.values()]
         if self.mode == "zip":
             return [tuple([i] * len(sizes)) for i in range(sizes[0])]
+        grouped = {g: len(self.axes[group[0]]) for g, group in enumerate(self.spec.zip)}
+        in_group = {a for group in self.spec.zip for a in group}
+        total = math.prod([n for a, n in zip(names, sizes) if a not in in_group]
+                          + list(grouped.values()))
+        if total > MAX_POINTS:
+            raise SweepError(f"{self.source}:{self._line(('axes',))}: axes: the grid has "
+                             f"{total:,} points, more than {MAX_POINTS:,}; split the sweep "
+                             f"or zip axes that move together")
         group_of = {a: g for g, group in enumerate(self.spec.zip) for a in group}
         dims: list[list[int]] = []
         placed: dict[int, int] = {}
@@ -958,6 +969,12 @@ def run_sweep(sweep: Sweep | str | Path, *, out_dir: str | Path | None = None,
         raise InputError(f"workers: expected an integer >= 1, got {workers!r}")
     out = Path(out_dir) if out_dir is not None else sweep.default_out_dir()
     points_dir = out / "points"
+    owned_client = None
+    if scheduler is not None and not hasattr(scheduler, "submit"):
+        # reach the cluster before anything is written: an unreachable scheduler leaves no
+        # half-made sweep folder behind
+        scheduler, owned = _dask_client(scheduler)
+        owned_client = scheduler if owned else None
     try:
         points_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -1046,6 +1063,9 @@ def run_sweep(sweep: Sweep | str | Path, *, out_dir: str | Path | None = None,
             computed.append(point.key)
         save()
         raise
+    finally:
+        if owned_client is not None:
+            owned_client.close()
 
     save()
     frame = pd.read_parquet(table_path)  # exactly what the file holds

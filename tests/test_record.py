@@ -61,8 +61,14 @@ def test_trace_validates_with_every_column(trace, models):
     trace.validate()
     t = trace.table
     assert t["sample_id"].tolist() == ["s0", "s1", "s2"]
-    assert set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS) - {"difficulty"} <= set(t.columns)
-    assert trace.meta["missing"] == ["difficulty"]
+    # every column a recording can hold (a training split and a second onboard model are not
+    # something one recording of two models produces)
+    recordable = set(OPTIONAL_COLUMNS) - {"difficulty", "split", "second_opinion_answer"}
+    assert set(REQUIRED_COLUMNS) | recordable <= set(t.columns)
+    stage_conf = t["onboard_stage_confidence"].tolist()
+    assert all(len(c) == len(a) for c, a in zip(stage_conf, t["onboard_stage_answers"]))
+    assert t["ground_confidence"].between(0, 1).all()
+    assert trace.meta["missing"] == ["difficulty", "split", "second_opinion_answer"]
     assert trace.meta["synthetic"] is False
     assert trace.meta["models"] == {"onboard": models[0].model_dir.name, "ground": models[1].model_dir.name}
     assert trace.meta["task"] == "mixed" and trace.meta["device"].startswith("cpu")

@@ -765,8 +765,6 @@ def test_written_files_follow_the_umask(tmp_path, mask):
         assert _mode(d) == 0o777 & ~mask, f"{d}: {oct(_mode(d))}"
 
 
-@pytest.mark.xfail(reason="simulator/inference/traces.py has its own mkstemp writer (0600); "
-                          "it should use simulator.fileio.write_atomic")
 def test_synthetic_traces_follow_the_umask(tmp_path, capsys):
     with umask(0o022):
         code, _, err = _run_cli(capsys, "traces", "synth", "--samples", "20", "--out",

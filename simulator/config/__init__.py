@@ -9,7 +9,8 @@ Public surface (import it from here, ``simulator.config``):
   ``SyntheticSpec``, ``LiveSpec``, ``PolicySpec``, ``CompressionSpec``,
   ``BufferSpec``, ``OutputSpec``);
 * :func:`load_scenario` (a file), :func:`parse_scenario` (a string),
-  :func:`apply_overrides` (``--set`` on a loaded scenario);
+  :func:`apply_overrides` (``--set`` on a loaded scenario); a scenario may
+  start from another one with a top-level ``base: other.yaml`` (:mod:`.bases`);
 * :func:`dump_resolved`, :func:`scenario_hash`, :func:`slug`,
   :func:`scenario_json_schema`;
 * :class:`ScenarioError`, the one-line error of every mistake in a scenario.
@@ -27,6 +28,9 @@ Where things are:
                        types and size limits in :mod:`.fields`
 :mod:`.loader`         :func:`load_scenario`, :func:`parse_scenario`,
                        :func:`apply_overrides`
+:mod:`.bases`          ``base: other.yaml``: the chain of base files, merged
+                       (mappings merge, lists and values replace, null drops),
+                       each value's file and line remembered
 :mod:`.yaml_source`    YAML with line numbers, merge keys, duplicate keys and
                        the limits of a settings file (size, aliases, nesting)
 :mod:`.messages`       pydantic errors -> one-line messages, did-you-mean
@@ -45,6 +49,7 @@ from __future__ import annotations
 from .fields import (DEFAULT_CATALOG, MAX_ANTENNAS, MAX_HOURS, MAX_RUN_ID, MAX_SAMPLES,
                      MAX_SATELLITES, MAX_SERVERS, MAX_STATIONS, Integer, Number, PathText,
                      _Model, _name_like, _resolve_path)
+from .bases import MAX_BASE_DEPTH
 from .loader import _build, apply_overrides, load_scenario, parse_scenario
 from .messages import _all_field_paths, _message, _type_at, _unknown_key, _validation_error
 from .overrides import (_apply_override, _Dumper, dump_resolved, scenario_hash,
@@ -69,5 +74,5 @@ __all__ = [
     "load_scenario", "parse_scenario", "apply_overrides", "scenario_json_schema",
     "dump_resolved", "scenario_hash", "slug", "DEFAULT_CATALOG", "MAX_PROBLEMS",
     "MAX_FILE_BYTES", "MAX_NODES", "MAX_DEPTH", "MAX_SAMPLES", "MAX_SATELLITES",
-    "MAX_SERVERS", "MAX_ANTENNAS", "MAX_STATIONS", "MAX_RUN_ID", "MAX_HOURS",
+    "MAX_SERVERS", "MAX_ANTENNAS", "MAX_STATIONS", "MAX_RUN_ID", "MAX_HOURS", "MAX_BASE_DEPTH",
 ]

@@ -30,6 +30,7 @@ from typing import Mapping, Sequence
 
 from pydantic import ValidationError
 
+from .bases import BASE_KEY, _resolve_bases
 from .messages import _validation_error
 from .overrides import _apply_override
 from .problems import ScenarioError
@@ -47,12 +48,22 @@ def _build(data: dict, source: str, lines: Mapping, overrides: Sequence[str],
     :func:`~.yaml_source._read_yaml`).  ``data`` is measured before it is
     copied and validated, so a structure that would expand past the limits of
     a settings file (shared sub-lists, ``--set`` values) is refused first.
+
+    A top-level ``base: FILE`` (relative to ``base_dir``; None = the working
+    folder) is resolved first: ``data`` is merged over its chain of base files
+    (:mod:`.bases`) and ``overrides`` apply to the merged result.
     """
     _guard_data(data, source)
+    bases: tuple[Path, ...] = ()
+    if BASE_KEY in data:
+        data, lines, bases = _resolve_bases(data, source, lines, base_dir, source_path)
     data = copy.deepcopy(data)
     from_set = tuple(_apply_override(data, text) for text in overrides)
     if overrides:
         _guard_data(data, f"{source} (with --set)")
+        if BASE_KEY in data:
+            raise ScenarioError(f"{source} (from --set): base: the base scenario is named in "
+                                f"the scenario file (a top-level 'base: FILE'), not with --set")
     context = {"base_dir": base_dir} if base_dir is not None else {}
     try:
         scenario = Scenario.model_validate(data, context=context)
@@ -64,6 +75,7 @@ def _build(data: dict, source: str, lines: Mapping, overrides: Sequence[str],
     scenario._source = source
     scenario._lines = lines
     scenario._from_set = from_set
+    scenario._bases = bases
     return scenario
 
 
@@ -86,7 +98,8 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     """Read, override and validate the scenario file ``path``.
 
     ``overrides`` are ``dotted.key=value`` strings (the command line's
-    ``--set``), applied to the file's content before validation.  The value is
+    ``--set``), applied to the file's content before validation (after merging
+    it over its ``base`` scenario, if it names one: :mod:`.bases`).  The value is
     read as YAML: ``seed=3``, ``link.rate_mbps=50``, ``policy.params.tau=[0.6,0.3]``,
     ``time.start=2026-06-14T00:00:00Z``, ``ground_stations=[Shanghai, network: ksat]``
     are all fine; missing intermediate mappings are created, list items are
@@ -117,4 +130,5 @@ def apply_overrides(scenario: Scenario, overrides: Sequence[str]) -> Scenario:
     result = _build(data, scenario._source, scenario._lines, overrides, base_dir,
                     scenario.source_path)
     result._from_set = tuple(scenario._from_set) + result._from_set
+    result._bases = scenario._bases
     return result

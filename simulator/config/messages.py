@@ -97,6 +97,11 @@ def _unknown_key(path: Path_) -> str:
     model = _type_at(path[:-1])
     names = _field_names(model) if isinstance(model, type) and issubclass(model, BaseModel) \
         else []
+    if len(path) == 1:  # read before validation (see .bases), so the model does not list it
+        names.append("base")
+    elif key == "base":
+        return "unknown key here (base: FILE, the scenario to start from, belongs at the top " \
+               "level)"
     close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
     if close:
         return f"unknown key (did you mean {close[0]!r}?)"

@@ -11,7 +11,8 @@ A problem with the override itself is one line starting ``--set KEY=VALUE:``.
 
 :func:`dump_resolved` writes the scenario with every default filled in (the file
 a run stores next to its results; reading it back gives an equal
-:class:`~.schema.Scenario`).  :func:`scenario_hash` is a short hash of that
+:class:`~.schema.Scenario`); a scenario merged over ``base`` files is written
+merged, without a ``base`` key.  :func:`scenario_hash` is a short hash of that
 resolved content (the ``output`` block and the free-text ``description``
 excluded), and :attr:`~.schema.Scenario.run_id` is ``<slug of name>-<hash>``
 unless ``output.run_id`` names the run.
@@ -38,6 +39,10 @@ from .yaml_source import MAX_DEPTH, _LimitError, _Loader, _value_problem
 _SHOWN_SET = 100
 
 
+#: Longest ``--set KEY=VALUE`` accepted (a scenario file holds anything bigger).
+MAX_SET_CHARS = 10_000
+
+
 def _apply_override(data: dict, text: str) -> Path_:
     """Apply one ``dotted.key=value`` to the raw mapping ``data``; return the path.
 
@@ -50,6 +55,9 @@ def _apply_override(data: dict, text: str) -> Path_:
             shown = shown[:_SHOWN_SET - 3] + "..."
         return ScenarioError(f"--set {shown}: {why}")
 
+    if len(text) > MAX_SET_CHARS:
+        raise bad(f"longer than {MAX_SET_CHARS:,} characters ({len(text):,}); put large values "
+                  f"in the scenario file")
     if "=" not in text:
         raise bad("expected KEY=VALUE, e.g. --set link.rate_mbps=50")
     key, _, value_text = text.partition("=")
@@ -124,6 +132,12 @@ def scenario_json_schema() -> dict:
     items = schema["properties"]["ground_stations"]["items"]
     schema["properties"]["ground_stations"]["items"] = {
         "anyOf": [items, {"type": "string", "description": "A catalog station name."}]}
+    # ``base`` is read before validation (see .bases), so the model does not know it.
+    schema["properties"] = {"base": {
+        "type": "string", "minLength": 1, "title": "Base",
+        "description": "Scenario file this one starts from (relative to this file's folder): "
+                       "its keys are laid over the base's (mappings merge, lists and values "
+                       "replace, null drops an inherited value)."}, **schema["properties"]}
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": "https://spaceverse.invalid/scenario.schema.json", **schema,
             "title": "spaceverse scenario"}
@@ -165,6 +179,8 @@ def dump_resolved(scenario: Scenario) -> str:
     # ISO times are stored as strings; written unquoted they still read back as times.
     body = re.sub(r"^(\s*start: )'(\d{4}-\d\d-\d\dT[\d:.]+Z)'$", r"\1\2", body, flags=re.M)
     origin = str(scenario.source_path) if scenario.source_path else scenario._source
+    if scenario.bases:  # merged over base files: the result stands alone, no base key
+        origin += " over " + " over ".join(str(base) for base in scenario.bases)
     header = (f"# Resolved scenario (spaceverse {__version__}): every default filled in.\n"
               f"# From: {origin}\n"
               f"# Scenario hash: {scenario_hash(scenario)}; run id: {scenario.run_id}\n")

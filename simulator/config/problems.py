@@ -184,6 +184,9 @@ def _where(source: str, path: Path_, lines: Mapping, from_set: Sequence[Path_]) 
 
     ``lines`` maps field paths to 1-based lines (a dict, or the line map of
     :func:`~.yaml_source._read_yaml`); ``from_set`` lists the paths ``--set`` wrote.
+    A line map of a scenario merged over its bases (:class:`~.bases._ChainLines`)
+    also says which file wrote each path (``source_of``); ``source`` is then the
+    name of the scenario's own file.
     """
     for override in from_set:
         if path[:len(override)] == override:
@@ -192,9 +195,11 @@ def _where(source: str, path: Path_, lines: Mapping, from_set: Sequence[Path_]) 
         for override in from_set:
             if override[:len(path)] == path:
                 return f"{source} (from --set)"
+    source_of = getattr(lines, "source_of", None)
     for cut in range(len(path), -1, -1):
         if path[:cut] in lines:
-            return f"{source}:{lines[path[:cut]]}"
+            file = (source_of(path[:cut]) if source_of is not None else None) or source
+            return f"{file}:{lines[path[:cut]]}"
     return source
 
 

@@ -100,6 +100,7 @@ class Scenario(_Model):
     _source: str = PrivateAttr("<string>")
     _lines: Mapping = PrivateAttr(default_factory=dict)
     _from_set: tuple = PrivateAttr(())
+    _bases: tuple = PrivateAttr(())  # the base files it was merged over, nearest first
 
     _resolve_catalog = field_validator("stations_catalog")(classmethod(
         lambda cls, v, info: _resolve_path(v, info)))
@@ -114,10 +115,10 @@ class Scenario(_Model):
         """
         rate = self.workload.rate_per_satellite_h
         constellation = self.constellation
-        if constellation.walker is not None:
-            satellites = constellation.walker.size
-        elif constellation.select is not None:
+        if constellation.select is not None and constellation.select.count is not None:
             satellites = constellation.select.count
+        elif constellation.walker is not None:
+            satellites = constellation.walker.size
         else:
             satellites = None
         if rate is None or satellites is None:
@@ -143,6 +144,11 @@ class Scenario(_Model):
     def source_path(self) -> Path | None:
         """The file this scenario was read from (None when parsed from a string)."""
         return self._source_path
+
+    @property
+    def bases(self) -> tuple[Path, ...]:
+        """The files this scenario was merged over (``base:``), nearest first; empty if none."""
+        return tuple(self._bases)
 
     @property
     def hash(self) -> str:

@@ -108,12 +108,15 @@ class TimeSpec(_Model):
 # ---------------------------------------------------------------------------
 
 class SelectSpec(_Model):
-    """Which satellites of a catalog to keep (after the ``names`` filters).
+    """Which satellites of a catalog (after the ``names`` filters) or a Walker shell to keep.
 
     Satellites are kept when their mean altitude lies within ``tolerance_km`` of
     ``altitude_km`` and their inclination within ``inclination_tolerance_deg`` of
     ``inclination_deg`` (criteria left null are not applied); then ``count`` of
-    the candidates, sorted by NORAD id, are taken according to ``strategy``.
+    the candidates, sorted by name, are taken according to ``strategy``.  A
+    Walker shell's satellites are taken in shell order (plane by plane, each
+    plane in orbit order), and its altitude and inclination are the shell's
+    own: the filters keep the whole shell or nothing, which is checked here.
     """
 
     count: Integer | None = Field(
@@ -193,8 +196,8 @@ class ConstellationSpec(_Model):
 
     ``catalog`` is a bundled snapshot (``starlink@2026-06-14``, ``planet``;
     ``spaceverse catalogs`` lists them) or a TLE file; a relative file path is
-    looked up next to the scenario file first.  ``names`` and ``select`` narrow
-    a catalog down; they do not apply to a Walker shell.
+    looked up next to the scenario file first.  ``names`` narrows a catalog
+    down (not a Walker shell); ``select`` narrows either.
     """
 
     catalog: PathText | None = Field(
@@ -209,7 +212,8 @@ class ConstellationSpec(_Model):
     lenient: bool = Field(
         False, description="Skip malformed TLE records with a warning instead of stopping.")
     select: SelectSpec | None = Field(
-        None, description="Keep satellites by altitude/inclination and take count of them.")
+        None, description="Keep satellites by altitude/inclination and take count of them "
+                          "(of a catalog or of a walker shell).")
     walker: WalkerSpec | None = Field(
         None, description="A synthetic Walker-delta shell instead of a catalog.")
 
@@ -220,15 +224,40 @@ class ConstellationSpec(_Model):
     def _one_source(self) -> "ConstellationSpec":
         if self.catalog is not None and self.walker is not None:
             raise _FieldProblem("walker", "cannot be combined with constellation.catalog "
-                                          "(give exactly one of catalog or walker)")
+                                          "(give exactly one of catalog or walker; over a "
+                                          "base scenario, write catalog: null to drop its "
+                                          "catalog)")
         if self.catalog is None and self.walker is None:
             raise ValueError("needs exactly one of catalog (a TLE catalog name or file, e.g. "
                              f"{DEFAULT_CATALOG}) or walker (a synthetic shell)")
         if self.walker is not None:
-            for key, default in (("names", []), ("select", None), ("lenient", False)):
+            for key, default in (("names", []), ("lenient", False)):
                 if getattr(self, key) != default:
                     raise _FieldProblem(key, "only applies to a catalog, not to a walker shell")
+            if self.select is not None:
+                self._select_fits_walker(self.select, self.walker)
         return self
+
+    @staticmethod
+    def _select_fits_walker(s: SelectSpec, w: WalkerSpec) -> None:
+        """A select whose filters leave nothing of the shell, or that asks for more
+        satellites than it has, is an error at its line (it would be one at run time)."""
+        hint = " (select applies to a walker shell too; write select: null to keep the " \
+               "whole shell)"
+        if s.altitude_km is not None and abs(w.altitude_km - s.altitude_km) > s.tolerance_km:
+            raise _FieldProblem(("select", "altitude_km"), (
+                f"the walker shell flies at {w.altitude_km:g} km, outside {s.altitude_km:g} "
+                f"+- {s.tolerance_km:g} km, so no satellite would be kept{hint}"))
+        if s.inclination_deg is not None \
+                and abs(w.inclination_deg - s.inclination_deg) > s.inclination_tolerance_deg:
+            raise _FieldProblem(("select", "inclination_deg"), (
+                f"the walker shell is inclined {w.inclination_deg:g} deg, outside "
+                f"{s.inclination_deg:g} +- {s.inclination_tolerance_deg:g} deg, so no "
+                f"satellite would be kept{hint}"))
+        if s.count is not None and s.count > w.size:
+            raise _FieldProblem(("select", "count"), (
+                f"{s.count:,} satellites asked, the walker shell has {w.size:,} "
+                f"({w.planes} planes x {w.per_plane})"))
 
     @property
     def kind(self) -> Literal["catalog", "walker"]:

@@ -100,6 +100,16 @@ def _resolve_path(text: str, scenario) -> str:
 
 
 def _orbits(scenario, rng) -> tuple[list[SatelliteOrbit], object]:
+    """The scenario's satellites: its catalog or Walker shell, narrowed by ``select``.
+
+    A catalog's candidates are taken in name order.  A Walker shell's are taken
+    in shell order (plane by plane, each plane in orbit order, whatever the
+    number of planes), so ``strategy: spread`` spreads them over the planes;
+    its altitude and inclination filters compare the shell's own altitude and
+    inclination (what the scenario wrote), not the SGP4 mean elements.
+    """
+    from types import SimpleNamespace
+
     from ..orbits.constellations import from_shell, load_constellation, select_orbits
     from ..orbits.shells import WalkerShell
 
@@ -116,10 +126,30 @@ def _orbits(scenario, rng) -> tuple[list[SatelliteOrbit], object]:
     orbits = list(const.orbits)
     if c.select is not None:
         s = c.select
-        orbits = select_orbits(orbits, count=s.count, altitude_km=s.altitude_km,
-                               tolerance_km=s.tolerance_km, inclination_deg=s.inclination_deg,
-                               inclination_tolerance_deg=s.inclination_tolerance_deg,
-                               strategy=s.strategy, rng=rng)
+        if c.walker is None:
+            orbits = select_orbits(orbits, count=s.count, altitude_km=s.altitude_km,
+                                   tolerance_km=s.tolerance_km,
+                                   inclination_deg=s.inclination_deg,
+                                   inclination_tolerance_deg=s.inclination_tolerance_deg,
+                                   strategy=s.strategy, rng=rng)
+        else:
+            w = c.walker
+            outside = ((s.altitude_km is not None
+                        and abs(w.altitude_km - s.altitude_km) > s.tolerance_km)
+                       or (s.inclination_deg is not None
+                           and abs(w.inclination_deg - s.inclination_deg)
+                           > s.inclination_tolerance_deg))
+            if outside:
+                raise InputError(f"constellation.select: no satellite within "
+                                 f"{s.tolerance_km:g} km of {s.altitude_km} km altitude and "
+                                 f"{s.inclination_tolerance_deg:g} deg of {s.inclination_deg} "
+                                 f"deg inclination (the walker shell: {w.altitude_km:g} km, "
+                                 f"{w.inclination_deg:g} deg)")
+            # count and strategy as for a catalog, over stand-ins named in shell order
+            # (satellite names sort out of shell order past 100 planes or slots)
+            stand_ins = [SimpleNamespace(name=f"{k:08d}", index=k) for k in range(len(orbits))]
+            picked = select_orbits(stand_ins, count=s.count, strategy=s.strategy, rng=rng)
+            orbits = [orbits[p.index] for p in picked]
     return orbits, const
 
 
@@ -441,9 +471,20 @@ def check_scenario(scenario) -> dict:
     catalog, station, policy, compression, device or model, a model that does not
     fit its device.  Returns a few facts for the user.
     """
+    from ..inference.traces import read_trace
+
     r = _resolve(scenario, _rngs(scenario.seed))
-    return {"satellites": len(r.orbits), "stations": len(r.stations),
-            "policy": r.policy.name, "run id": scenario.run_id}
+    wl = scenario.workload
+    facts = {"satellites": len(r.orbits), "stations": len(r.stations),
+             "policy": r.policy.name, "run id": scenario.run_id}
+    if wl.trace not in ("synthetic", "live"):
+        with _field(scenario, "workload.trace"):
+            trace = read_trace(_resolve_path(wl.trace, scenario))
+        facts["trace"] = f"{trace.name} ({len(trace)} rows)"
+    if scenario.link.model == "trace":
+        with _field(scenario, "link.trace"):
+            _capacity(scenario, r.orbits, r.stations, None)
+    return facts
 
 
 def build_world(scenario) -> World:

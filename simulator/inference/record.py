@@ -152,6 +152,16 @@ def _score(scorer: Scorer, task: str, answer: str, reference: str, sid: str, sid
     return value
 
 
+def _cumulative_means(stages) -> list[float]:
+    """Per stage, the mean probability of all tokens generated so far (in [0, 1])."""
+    out, total, count = [], 0.0, 0
+    for stage in stages:
+        total += float(np.sum(stage.token_probs))
+        count += len(stage.token_probs)
+        out.append(min(1.0, max(0.0, total / count)) if count else 0.0)
+    return out
+
+
 def record_trace(
     onboard: QwenVLBackend,
     ground: QwenVLBackend,
@@ -205,6 +215,9 @@ def record_trace(
             "ground_wall_s": gr.wall_s,
             "onboard_stage_answers": [s.text for s in on.stages],
             "onboard_stage_probs": [s.mean_prob for s in on.stages],
+            # mean probability of every token generated up to the end of each stage
+            "onboard_stage_confidence": _cumulative_means(on.stages),
+            "ground_confidence": min(1.0, max(0.0, gr.mean_token_prob)),
             "onboard_stage_seconds": [s.seconds for s in on.stages],
             "visual_tokens": on.visual_tokens,
             "onboard_encode_s": on.encode_s,

@@ -427,14 +427,11 @@ def _to_arrow(table: pd.DataFrame):
 
 
 def _atomic_write(target: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """``write(tmp)`` then rename into place (:func:`simulator.fileio.write_atomic`: the
+    file follows the umask, leftovers of dead processes are cleaned)."""
+    from ..fileio import write_atomic
+
+    write_atomic(Path(target), write, what="trace")
 
 
 def write_trace(trace: Trace, path: str | os.PathLike) -> Path:
