@@ -862,3 +862,361 @@ def test_the_package_keeps_every_name_other_modules_use():
     assert not missing, missing
     assert f"{ScenarioError.__module__}.{ScenarioError.__qualname__}" == \
         "simulator.config.ScenarioError"
+
+
+# ---------------------------------------------------------------------------
+# base: a scenario that starts from another one
+# ---------------------------------------------------------------------------
+
+ROOT_BASE = """\
+name: root
+seed: 1
+link:
+  model: constant
+  rate_mbps: 80
+  availability: always
+ground_stations:
+  - Shanghai
+  - "Svalbard (ksat)"
+policy:
+  allocation: spaceverse
+  params:
+    stages: 2
+    tau: [0.5, 0.4]
+  compression: {method: multi-scale, params: {alpha: 0.35}}
+time: {start: null, duration_h: 6}
+"""
+
+
+def test_base_merges_mappings_and_replaces_lists_and_scalars(tmp_path):
+    write(tmp_path, ROOT_BASE, "root.yaml")
+    s = load_scenario(write(tmp_path, "base: root.yaml\nname: derived\nlink:\n  rate_mbps: 50\n"
+                                      "ground_stations: [Shanghai]\n"
+                                      "policy:\n  params:\n    tau: [0.6]\n", "derived.yaml"))
+    assert (s.name, s.seed) == ("derived", 1)
+    assert (s.link.model, s.link.rate_mbps, s.link.availability) == ("constant", 50, "always")
+    assert [g.name for g in s.ground_stations] == ["Shanghai"]          # lists replace
+    assert s.policy.params == {"stages": 2, "tau": [0.6]}              # mappings merge
+    assert (s.policy.allocation, s.policy.compression.params) == ("spaceverse", {"alpha": 0.35})
+    assert s.time.duration_h == 6 and s.time.start is None              # the root's null: a value
+    assert s.bases == ((tmp_path / "root.yaml").resolve(),)
+    assert load_scenario(tmp_path / "root.yaml").bases == ()
+
+
+def test_base_null_drops_the_inherited_value(tmp_path):
+    write(tmp_path, ROOT_BASE, "root.yaml")
+    s = load_scenario(write(tmp_path, "base: root.yaml\npolicy:\n  allocation: ground-only\n"
+                                      "  params: null\n  compression: null\nlink:\n"
+                                      "  availability: null\nground_stations: null\n"))
+    assert s.policy.params == {} and s.policy.compression.method == "none"
+    assert s.link.availability == "orbital" and s.link.rate_mbps == 80
+    assert [g.name for g in s.ground_stations] == ["Shanghai"]         # back to the default
+    # swapping the paper's catalog for a Walker shell: catalog: null (and select: null)
+    default = SCENARIOS / "default.yaml"
+    walker = load_scenario(write(tmp_path, f"base: {default}\nconstellation:\n  catalog: null\n"
+                                           "  select: null\n  walker: {altitude_km: 550, "
+                                           "inclination_deg: 53, planes: 6, per_plane: 5}\n"))
+    assert walker.constellation.kind == "walker" and walker.constellation.select is None
+    assert walker.policy.allocation == "spaceverse"                     # the paper's policy kept
+    message = error_of(tmp_path, f"base: {default}\nconstellation:\n  walker: {{altitude_km: "
+                                 f"550, inclination_deg: 53, planes: 6, per_plane: 5}}\n")
+    assert message.startswith(f"{tmp_path / 'bad.yaml'}:3: constellation.walker: cannot be "
+                              f"combined with constellation.catalog") and "catalog: null" in message
+
+
+def test_base_chain_each_relative_to_its_own_file(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    write(tmp_path, ROOT_BASE, "root.yaml")
+    write(tmp_path / "a", "base: ../root.yaml\nname: mid\nseed: 2\nlink: {rate_mbps: 60}\n",
+          "mid.yaml")
+    path = write(tmp_path / "a" / "b", "base: ../mid.yaml\nname: leaf\nlink: {model: trace}\n",
+                 "leaf.yaml")
+    s = load_scenario(path)
+    assert (s.name, s.seed, s.link.model, s.link.rate_mbps, s.link.availability) == \
+        ("leaf", 2, "trace", 60, "always")
+    assert s.bases == ((tmp_path / "a" / "mid.yaml").resolve(), (tmp_path / "root.yaml").resolve())
+    # each value is located in the file that wrote it
+    assert s.location("link.model") == f"{path}:3"
+    assert s.location("link.rate_mbps") == f"{os.path.normpath(path.parent / '../mid.yaml')}:4"
+    assert s.location("policy.params.tau").startswith(
+        f"{os.path.normpath(path.parent / '../../root.yaml')}:14")
+    assert s.location("seed").endswith("mid.yaml:3") and s.location("name") == f"{path}:2"
+    # parse_scenario takes base relative to base_dir
+    t = parse_scenario("base: a/mid.yaml\n", source="t.yaml", base_dir=tmp_path)
+    assert (t.name, t.seed) == ("mid", 2)
+
+
+def test_base_errors_point_at_the_file_and_line_that_wrote_the_value(tmp_path):
+    write(tmp_path, "name: root\nlink:\n  rate_mbps: -3\nbuffer: {capacity_mb: 5}\n"
+                    "sead: 2\n", "root.yaml")
+    message = error_of(tmp_path, "base: root.yaml\nbuffer:\n  capacity_mb: 0\n")
+    root, bad = tmp_path / "root.yaml", tmp_path / "bad.yaml"
+    assert f"{root}:3: link.rate_mbps: must be > 0, got -3" in message
+    assert f"{bad}:3: buffer.capacity_mb: must be > 0, got 0" in message
+    assert f"{root}:5: sead: unknown key (did you mean 'seed'?)" in message
+    # an override hides the base's bad value; a missing key is reported at the mapping's line
+    message = error_of(tmp_path, "base: root.yaml\nsead: null\nlink: {rate_mbps: 7}\n"
+                                 "constellation:\n  catalog: null\n  select: null\n"
+                                 "  walker: {altitude_km: 550}\n")
+    assert message.startswith(f"{bad}:7: constellation.walker.inclination_deg: required field "
+                              f"is missing"), message
+    assert "rate_mbps" not in message and "sead" not in message
+    # the base's own syntax errors name the base
+    write(tmp_path, "name: [broken\n", "broken.yaml")
+    assert error_of(tmp_path, "base: broken.yaml\n").startswith(
+        f"{tmp_path / 'broken.yaml'}:2: YAML syntax error")
+    # later stages point the same way (scenario.input_error)
+    write(tmp_path, "ground_stations: [Shanghai, Shangai]\n", "typo.yaml")
+    s = load_scenario(write(tmp_path, "base: typo.yaml\nseed: 3\n"))
+    assert str(s.input_error("ground_stations[1].name", "unknown station")) == \
+        f"{tmp_path / 'typo.yaml'}:1: ground_stations[1].name: unknown station"
+
+
+def test_base_cycles_and_chains_too_long_are_refused(tmp_path):
+    message = error_of(tmp_path, "seed: 1\nbase: bad.yaml\n")
+    assert message == (f"{tmp_path / 'bad.yaml'}:2: base: 'bad.yaml' makes a cycle: "
+                       f"{tmp_path / 'bad.yaml'} -> {tmp_path / 'bad.yaml'} (a scenario cannot "
+                       f"start from itself)")
+    write(tmp_path, "base: b.yaml\n", "a.yaml")
+    write(tmp_path, "seed: 2\nbase: a.yaml\n", "b.yaml")
+    message = error_of(tmp_path, "base: a.yaml\n", name="c.yaml")
+    c, a, b = (tmp_path / n for n in ("c.yaml", "a.yaml", "b.yaml"))
+    assert message == (f"{b}:2: base: 'a.yaml' makes a cycle: {c} -> {a} -> {b} -> {a} "
+                       f"(a scenario cannot start from itself)")
+    from simulator.config import MAX_BASE_DEPTH
+    write(tmp_path, "seed: 0\n", "f0.yaml")
+    for i in range(1, MAX_BASE_DEPTH + 2):
+        write(tmp_path, f"base: f{i - 1}.yaml\nseed: {i}\n", f"f{i}.yaml")
+    assert load_scenario(tmp_path / f"f{MAX_BASE_DEPTH}.yaml").seed == MAX_BASE_DEPTH
+    message = error_of(tmp_path, f"base: f{MAX_BASE_DEPTH + 1}.yaml\n")
+    f2, f3 = tmp_path / "f2.yaml", tmp_path / "f3.yaml"   # bad.yaml -> f9 -> ... -> f2: 8 bases
+    assert message == (f"{f2}:1: base: more than {MAX_BASE_DEPTH} base files in a chain "
+                       f"({tmp_path / 'bad.yaml'} -> ... -> {f3} -> {f2} -> f1.yaml); merge some "
+                       f"of them into one file"), message
+
+
+@pytest.mark.parametrize("text, words", [
+    ("base: null\n", "1: base: expected the path of a scenario file to start from (e.g. base: "
+                     "default.yaml), got null"),
+    ("base: [a.yaml]\n", "1: base: expected the path of a scenario file"),
+    ("base: ''\n", "1: base: expected the path of a scenario file to start from (e.g. base: "
+                   "default.yaml), got empty text"),
+    ("seed: 1\nbase: defualt.yaml\n", "2: base: no such scenario file 'defualt.yaml' (did you "
+                                      "mean 'default.yaml'?)"),
+    ("base: nothing-like-it.yaml\n", "1: base: no such scenario file 'nothing-like-it.yaml' "
+                                     "(looked for "),
+    ("base: sub\n", "1: base: 'sub' is a folder, expected a scenario file"),
+    ("base: /dev/null\n", "1: base: '/dev/null' is not a regular file"),
+    ("link:\n  base: default.yaml\n", "2: link.base: unknown key here (base: FILE, the scenario "
+                                      "to start from, belongs at the top level)"),
+    ("bases: default.yaml\n", "1: bases: unknown key (did you mean 'base'?)"),
+])
+def test_base_mistakes_are_one_line_at_the_base_key(tmp_path, text, words):
+    write(tmp_path, "seed: 1\n", "default.yaml")
+    (tmp_path / "sub").mkdir()
+    message = error_of(tmp_path, text)
+    assert message.startswith(f"{tmp_path / 'bad.yaml'}:{words}"), message
+
+
+def test_base_files_have_the_limits_of_every_settings_file(tmp_path):
+    write(tmp_path, _laughs(), "bomb.yaml")
+    message, elapsed = timed_error(lambda: load_scenario(write(tmp_path, "base: bomb.yaml\n")))
+    assert elapsed < 1.0 and message.startswith(f"{tmp_path / 'bomb.yaml'}:") \
+        and "more than 100,000 values" in message, message
+    os.truncate(write(tmp_path, "seed: 1\n", "big.yaml"), 50_000_000)
+    message, elapsed = timed_error(lambda: load_scenario(write(tmp_path, "base: big.yaml\n")))
+    assert elapsed < 1.0 and message.startswith(f"{tmp_path / 'big.yaml'}: the file is 50.0 MB")
+    write(tmp_path, "policy:\n  params:\n    x: " + "[" * 80 + "]" * 80 + "\n", "deep.yaml")
+    message, _ = timed_error(lambda: load_scenario(write(tmp_path, "base: deep.yaml\n")))
+    assert message.startswith(f"{tmp_path / 'deep.yaml'}:3:") and "64 levels" in message
+    (tmp_path / "latin1.yaml").write_bytes(b"name: caf\xe9\n")
+    message, _ = timed_error(lambda: load_scenario(write(tmp_path, "base: latin1.yaml\n")))
+    assert message.startswith(f"{tmp_path / 'latin1.yaml'}:1: not UTF-8 text")
+
+
+def test_base_hash_resolved_dump_and_round_trip(tmp_path):
+    default = load_scenario(SCENARIOS / "default.yaml")
+    same = load_scenario(write(tmp_path, f"base: {SCENARIOS / 'default.yaml'}\n"
+                                         f"description: other words\noutput: {{dir: x}}\n"))
+    assert same == default.model_copy(update={"description": "other words",
+                                              "output": same.output})
+    assert scenario_hash(same) == scenario_hash(default) and same.run_id == default.run_id
+    changed = load_scenario(write(tmp_path, f"base: {SCENARIOS / 'default.yaml'}\nseed: 2\n"))
+    assert scenario_hash(changed) != scenario_hash(default)
+    assert scenario_hash(changed) == scenario_hash(load_scenario(SCENARIOS / "default.yaml",
+                                                                 ["seed=2"]))
+    text = dump_resolved(changed)
+    body = yaml.safe_load(text)
+    assert "base" not in body and body["policy"]["allocation"] == "spaceverse"
+    assert f"over {(SCENARIOS / 'default.yaml').resolve()}" in text.splitlines()[1]
+    again = parse_scenario(text)
+    assert again == changed and scenario_hash(again) == scenario_hash(changed)
+
+
+def test_set_applies_after_the_merge(tmp_path):
+    write(tmp_path, ROOT_BASE, "root.yaml")
+    path = write(tmp_path, "base: root.yaml\nlink: {rate_mbps: 50}\n")
+    s = load_scenario(path, ["link.rate_mbps=40", "policy.params.stages=3", "seed=9",
+                             "ground_stations.1.antennas=2"])
+    assert (s.link.rate_mbps, s.seed, s.link.availability) == (40, 9, "always")
+    assert s.policy.params == {"stages": 3, "tau": [0.5, 0.4]}
+    assert s.ground_stations[1].antennas == 2 and s.ground_stations[0].name == "Shanghai"
+    assert s.location("link.rate_mbps") == f"{path} (from --set)"
+    assert s.location("link.model") == f"{tmp_path / 'root.yaml'}:4"
+    assert error_of(tmp_path, "base: root.yaml\n", ["policy.params.stages=0", "seed=-1"]) == \
+        f"{tmp_path / 'bad.yaml'} (from --set): seed: must be >= 0, got -1"
+    assert "base: the base scenario is named in the scenario file" in \
+        error_of(tmp_path, "seed: 1\n", ["base=root.yaml"])
+    # apply_overrides keeps where every value came from, and the base files
+    t = apply_overrides(s, ["link.availability=orbital"])
+    assert t.location("link.model") == f"{tmp_path / 'root.yaml'}:4" and t.bases == s.bases
+    assert str(t.input_error("policy.params.tau", "bad")) == \
+        f"{tmp_path / 'root.yaml'}:14: policy.params.tau: bad"
+    assert t.location("link.availability") == f"{path} (from --set)"
+
+
+def test_relative_paths_in_a_base_are_looked_up_next_to_it(tmp_path):
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "shared" / "stations.csv").write_text("name,lat_deg,lon_deg\n", encoding="utf-8")
+    write(tmp_path / "shared", "stations_catalog: stations.csv\nlink:\n  model: trace\n"
+                               "  trace: {file: starlink-autobahn-2024-04-19}\n", "base.yaml")
+    s = load_scenario(write(tmp_path / "mine", "base: ../shared/base.yaml\n"))
+    assert s.stations_catalog == str((tmp_path / "shared" / "stations.csv").resolve())
+    assert s.link.trace.file == "starlink-autobahn-2024-04-19"      # a bundled name, as written
+    assert s.workload.trace == "synthetic"
+
+
+def test_chain_line_map_is_a_consistent_picklable_mapping(tmp_path):
+    import pickle
+
+    write(tmp_path, ROOT_BASE, "root.yaml")
+    s = load_scenario(write(tmp_path, "base: root.yaml\nlink: {rate_mbps: 50}\n"
+                                      "ground_stations: [Shanghai]\n"))
+    lines = s._lines
+    paths = list(lines)
+    assert len(paths) == len(set(paths)) == len(lines)
+    assert all(lines[p] >= 1 for p in paths)
+    assert ("ground_stations", 0) in lines and ("ground_stations", 1) not in lines
+    assert ("link", "availability") in lines and ("link", "nope") not in lines
+    again = pickle.loads(pickle.dumps(s))
+    assert again.location("link.availability") == s.location("link.availability") == \
+        f"{tmp_path / 'root.yaml'}:6"
+
+
+def test_a_sweep_whose_base_scenario_uses_base(tmp_path):
+    from simulator.sweep import SweepError, load_sweep
+
+    write(tmp_path, ROOT_BASE, "root.yaml")
+    write(tmp_path, "base: root.yaml\nname: mid\nlink: {rate_mbps: 60}\n", "mid.yaml")
+    sweep = load_sweep(write(tmp_path, "base: mid.yaml\nset: [time.duration_h=2]\naxes:\n"
+                                       "  seed: [1, 2]\n", "sweep.yaml"))
+    points = sweep.points()
+    assert [(p.scenario.name, p.scenario.seed, p.scenario.link.rate_mbps,
+             p.scenario.link.availability, p.scenario.time.duration_h) for p in points] == \
+        [("mid", 1, 60, "always", 2), ("mid", 2, 60, "always", 2)]
+    assert points[0].scenario.policy.params == {"stages": 2, "tau": [0.5, 0.4]}
+    assert points[0].key == scenario_hash(load_scenario(tmp_path / "mid.yaml",
+                                                        ["time.duration_h=2", "seed=1"]))
+    # an axis value is reported at the sweep's line, an inherited one at the base's
+    with pytest.raises(SweepError) as info:
+        load_sweep(write(tmp_path, "base: mid.yaml\naxes:\n  link.rate_mbps: [5, -1]\n",
+                         "sweep2.yaml"))
+    assert str(info.value).startswith(f"{tmp_path / 'sweep2.yaml'}:3: axes.link.rate_mbps[1]")
+    write(tmp_path, "base: root.yaml\nbuffer: {capacity_mb: 1}\ncompute:\n  ground:\n"
+                    "    gpus: 0\n", "mid-bad.yaml")
+    with pytest.raises(SweepError) as info:
+        load_sweep(write(tmp_path, "base: mid-bad.yaml\naxes:\n  seed: [1, 2]\n", "sweep3.yaml"))
+    assert str(info.value).startswith(f"{tmp_path / 'mid-bad.yaml'}:5: compute.ground.gpus")
+
+
+def test_validate_command_takes_a_derived_file(tmp_path, capsys):
+    from simulator.cli import main
+
+    path = write(tmp_path, f"base: {SCENARIOS / 'small.yaml'}\nname: smaller\n"
+                           f"constellation:\n  select: {{count: 2}}\n")
+    with pytest.raises(SystemExit) as info:
+        main(["validate", str(path)])
+    out, err = capsys.readouterr()
+    assert info.value.code in (0, None), err
+    assert f"{path}: valid" in out and "satellites 2" in out and "run id smaller-" in out
+
+
+# ---------------------------------------------------------------------------
+# select on a Walker shell
+# ---------------------------------------------------------------------------
+
+WALKER_24x12 = ("constellation:\n  walker: {altitude_km: 550, inclination_deg: 53, planes: 24, "
+                "per_plane: 12}\n")
+
+
+def walker_names(text: str, *overrides: str) -> list[str]:
+    from simulator.engine.world import constellation_of
+
+    orbits, _, _ = constellation_of(parse_scenario(text, overrides=list(overrides)))
+    return [o.name for o in orbits]
+
+
+def test_select_spreads_count_satellites_over_a_walker_shell():
+    text = WALKER_24x12 + "  select: {count: 10, strategy: spread}\n"
+    s = parse_scenario(text)
+    assert s.constellation.kind == "walker" and s.constellation.select.count == 10
+    names = walker_names(text)
+    assert len(names) == len(set(names)) == 10
+    planes = [int(re.search(r"-P(\d+)-", n).group(1)) for n in names]
+    assert planes[0] == 0 and planes[-1] == 23 and len(set(planes)) == 10   # over the shell
+    assert max(b - a for a, b in zip(planes, planes[1:])) <= 3
+    assert names == walker_names(text)                                      # deterministic
+    first = walker_names(WALKER_24x12 + "  select: {count: 3, strategy: first}\n")
+    assert first == ["WALKER-550-P00-S00", "WALKER-550-P00-S01", "WALKER-550-P00-S02"]
+    drawn = walker_names(WALKER_24x12 + "  select: {count: 5, strategy: random}\n")
+    assert len(set(drawn)) == 5 and drawn == walker_names(
+        WALKER_24x12 + "  select: {count: 5, strategy: random}\n")
+    assert drawn != walker_names(WALKER_24x12 + "  select: {count: 5, strategy: random}\n",
+                                 "seed=7")
+    # filters that keep the shell keep all of it; no count = every satellite
+    assert len(walker_names(WALKER_24x12 + "  select: {altitude_km: 560, inclination_deg: 53}\n")) \
+        == 288
+
+
+def test_select_spreads_in_shell_order_past_100_planes():
+    text = ("constellation:\n  walker: {altitude_km: 550, inclination_deg: 53, planes: 120, "
+            "per_plane: 1}\n  select: {count: 4, strategy: spread}\n")
+    assert walker_names(text) == ["WALKER-550-P00-S00", "WALKER-550-P40-S00",
+                                  "WALKER-550-P79-S00", "WALKER-550-P119-S00"]
+
+
+@pytest.mark.parametrize("select, line, field, words", [
+    ("{count: 300}", 3, "constellation.select.count",
+     "300 satellites asked, the walker shell has 288 (24 planes x 12)"),
+    ("{altitude_km: 600}", 3, "constellation.select.altitude_km",
+     "the walker shell flies at 550 km, outside 600 +- 20 km, so no satellite would be kept"),
+    ("{inclination_deg: 70, count: 3}", 3, "constellation.select.inclination_deg",
+     "the walker shell is inclined 53 deg, outside 70 +- 0.5 deg"),
+])
+def test_select_that_a_walker_shell_cannot_meet_is_an_error_at_its_line(tmp_path, select, line,
+                                                                        field, words):
+    message = error_of(tmp_path, WALKER_24x12 + f"  select: {select}\n")
+    assert message.startswith(f"{tmp_path / 'bad.yaml'}:{line}: {field}: {words}"), message
+
+
+def test_walker_select_count_bounds_the_samples_a_rate_implies():
+    text = ("time: {duration_h: 720}\nworkload: {rate_per_satellite_h: 1000}\nconstellation:\n"
+            "  walker: {altitude_km: 550, inclination_deg: 53, planes: 100, per_plane: 100}\n")
+    with pytest.raises(ScenarioError, match="x 10,000 satellites"):
+        parse_scenario(text)
+    assert parse_scenario(text + "  select: {count: 10}\n").constellation.select.count == 10
+
+
+def test_paper_walker_starts_from_the_paper_setting():
+    s = load_scenario(SCENARIOS / "paper-walker.yaml")
+    default = load_scenario(SCENARIOS / "default.yaml")
+    assert s.bases == ((SCENARIOS / "default.yaml").resolve(),)
+    assert s.constellation.kind == "walker" and s.constellation.select == \
+        default.constellation.select
+    assert (s.policy, s.compute, s.link, s.workload) == \
+        (default.policy, default.compute, default.link, default.workload)
+    assert s.location("constellation.select.count").startswith(f"{SCENARIOS / 'default.yaml'}:")
+    names = walker_names((SCENARIOS / "paper-walker.yaml").read_text(encoding="utf-8")
+                         .replace("base: default.yaml", f"base: {SCENARIOS / 'default.yaml'}"))
+    assert len(names) == 10 and len({n.split("-S")[0] for n in names}) == 10

@@ -56,12 +56,85 @@ def as_utc(value: datetime | str) -> datetime:
     return value.astimezone(timezone.utc)
 
 
+#: Spacing of the UT1 - UTC knots (seconds from the start), see :class:`EarthClock`.
+DUT1_KNOT_S = 3600.0
+
+
+class EarthClock:
+    """UTC Julian dates and the Earth rotation angle at offsets (seconds) from ``start``.
+
+    Every value is a function of its own offset only, never of the other offsets asked
+    for at the same time or of the span they cover: UT1 - UTC (which changes by
+    milliseconds a day) is interpolated linearly between knots every
+    :data:`DUT1_KNOT_S` seconds *anchored at the start*, each knot taken from
+    Skyfield's built-in tables.  So a time gets the same rotation angle, bit for bit,
+    whatever grid or search horizon it belongs to.
+
+    >>> from datetime import datetime, timezone
+    >>> clock = EarthClock(datetime(2026, 6, 14, tzinfo=timezone.utc))
+    >>> a = clock.angles(np.array([0.0, 5000.0, 90000.0]))[2]
+    >>> bool(a[1] == clock.angles(np.array([5000.0]))[2][0])
+    True
+    """
+
+    def __init__(self, start: datetime):
+        self.start = as_utc(start)
+        ts = timescale()
+        t0 = ts.from_datetime(self.start)
+        # UTC Julian date of the start, split in whole + fraction like Skyfield does.
+        self.jd0 = float(t0.whole)
+        self.fr0 = float(t0.tai_fraction - t0._leap_seconds() / DAY_S)
+        self._k0 = 0
+        self._knots = np.empty(0)
+
+    def _ensure_knots(self, k_lo: int, k_hi: int) -> None:
+        have_lo, have_hi = self._k0, self._k0 + len(self._knots) - 1
+        if len(self._knots) and k_lo >= have_lo and k_hi <= have_hi:
+            return
+        if len(self._knots):
+            k_lo, k_hi = min(k_lo, have_lo), max(k_hi, have_hi)
+        ks = np.arange(k_lo, k_hi + 1, dtype=float)
+        st = self.start
+        times = timescale().utc(st.year, st.month, st.day, st.hour, st.minute,
+                                st.second + st.microsecond * 1e-6 + ks * DUT1_KNOT_S)
+        self._k0, self._knots = k_lo, np.atleast_1d(np.asarray(times.dut1, dtype=float))
+
+    def prepare(self, t_lo: float, t_hi: float) -> None:
+        """Compute the knots covering ``[t_lo, t_hi]`` now (before forking workers)."""
+        self._ensure_knots(int(np.floor(t_lo / DUT1_KNOT_S)), int(np.floor(t_hi / DUT1_KNOT_S)) + 1)
+
+    def dut1(self, t_s: np.ndarray) -> np.ndarray:
+        t_s = np.asarray(t_s, dtype=float)
+        if t_s.size == 0:
+            return np.zeros_like(t_s)
+        i = np.floor(t_s / DUT1_KNOT_S)
+        self._ensure_knots(int(i.min()), int(i.max()) + 1)
+        j = i.astype(np.int64) - self._k0
+        f0 = self._knots[j]
+        f1 = self._knots[j + 1]
+        w = (t_s - i * DUT1_KNOT_S) / DUT1_KNOT_S
+        return f0 + (f1 - f0) * w
+
+    def angles(self, t_s: np.ndarray):
+        """``(jd, fr, gmst_rad)``: UTC Julian date split for sgp4, and GMST 1982 at UT1."""
+        from skyfield.sgp4lib import theta_GMST1982
+
+        t_s = np.asarray(t_s, dtype=float)
+        fr = self.fr0 + t_s / DAY_S
+        whole = np.floor(fr)
+        jd = self.jd0 + whole
+        fr = fr - whole
+        gmst, _ = theta_GMST1982(jd, fr + self.dut1(t_s) / DAY_S)
+        return jd, fr, np.asarray(gmst, dtype=float)
+
+
 @dataclass(frozen=True)
 class TimeGrid:
     """A uniform grid of times from ``start`` spanning ``duration_s``.
 
     ``jd``/``fr`` are the UTC Julian date split the way sgp4 wants it; ``gmst_rad``
-    is the Earth rotation angle (GMST 1982 at UT1) at every grid time.
+    is the Earth rotation angle (GMST 1982 at UT1) at every grid time, from
+    :class:`EarthClock` (so the same time always gets the same angle).
     """
 
     start: datetime
@@ -81,29 +154,13 @@ class TimeGrid:
         return cls.at(start, t_s)
 
     @classmethod
-    def at(cls, start: datetime, t_s: np.ndarray) -> "TimeGrid":
+    def at(cls, start: datetime, t_s: np.ndarray, clock: EarthClock | None = None) -> "TimeGrid":
         """Grid at arbitrary offsets ``t_s`` (seconds) from ``start``."""
-        from skyfield.sgp4lib import theta_GMST1982
-
         start = as_utc(start)
         t_s = np.asarray(t_s, dtype=float)
-        ts = timescale()
-        t0 = ts.from_datetime(start)
-        # UTC Julian date of the start, split in whole + fraction like Skyfield does.
-        jd0 = float(t0.whole)
-        fr0 = float(t0.tai_fraction - t0._leap_seconds() / DAY_S)
-        fr = fr0 + t_s / DAY_S
-        whole = np.floor(fr)
-        jd = jd0 + whole
-        fr = fr - whole
-        # UT1 - UTC changes by milliseconds a day: take it from both ends and interpolate.
-        ends = ts.utc(start.year, start.month, start.day, start.hour, start.minute,
-                      start.second + start.microsecond * 1e-6 + np.array([0.0, t_s.max(initial=0.0)]))
-        dut1 = np.asarray(ends.dut1, dtype=float)
-        span = max(float(t_s.max(initial=0.0)), 1.0)
-        dut1_t = dut1[0] + (dut1[1] - dut1[0]) * (t_s / span)
-        gmst, _ = theta_GMST1982(jd, fr + dut1_t / DAY_S)
-        return cls(start=start, t_s=t_s, jd=jd, fr=fr, gmst_rad=np.asarray(gmst, dtype=float))
+        clock = clock or EarthClock(start)
+        jd, fr, gmst = clock.angles(t_s)
+        return cls(start=start, t_s=t_s, jd=jd, fr=fr, gmst_rad=gmst)
 
     def utc(self, t_s: float | np.ndarray):
         """Datetimes for offsets in seconds (vectorised through pandas)."""
