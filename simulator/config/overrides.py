@@ -125,8 +125,9 @@ def _apply_override(data: dict, text: str) -> Path_:
 def scenario_json_schema() -> dict:
     """The JSON Schema of a scenario file (for editors: yaml-language-server, VS Code).
 
-    A ground-station item may also be a bare string (a catalog name), which the
-    pydantic-generated schema cannot know; it is added here.
+    A ground-station item may also be a bare string (a catalog name), and the top
+    level may name a ``base`` scenario (read before validation, :mod:`.bases`),
+    which the pydantic-generated schema cannot know; both are added here.
     """
     schema = Scenario.model_json_schema()
     items = schema["properties"]["ground_stations"]["items"]
