@@ -6,10 +6,14 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test bench install clean
 
+# PYTHONWARNINGS hides setuptools' 10-line notice on every editable install ("Editable
+# installation. Please be careful with folders ... same name as your package"), the one
+# thing a quiet install still printed; real build warnings still show.
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	PYTHONWARNINGS='ignore:Editable installation' \
+		$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)

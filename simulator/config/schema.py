@@ -35,6 +35,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_vali
 from .fields import MAX_SAMPLES, MAX_STATIONS, Integer, PathText, _Model, _resolve_path
 from .problems import (Path_, ScenarioError, _FieldProblem, _format_path, _one_line,
                        _parse_field_path, _where)
+from .relay import IslSpec
 from .processing import (BufferSpec, CompressionSpec, ComputeSpec, GroundComputeSpec,
                          LiveSpec, OutputSpec, PolicySpec, SatelliteComputeSpec,
                          SyntheticSpec, WorkloadSpec)
@@ -92,6 +93,9 @@ class Scenario(_Model):
                                    description="Samples: trace, count, assignment, arrivals.")
     policy: PolicySpec = Field(default_factory=PolicySpec,
                                description="Allocation and compression policies.")
+    isl: IslSpec | None = Field(
+        None, description="Inter-satellite links for relaying offloaded samples (null = none; "
+                          "beyond the paper).")
     buffer: BufferSpec = Field(default_factory=BufferSpec,
                                description="Onboard buffer of samples awaiting downlink.")
     output: OutputSpec = Field(default_factory=OutputSpec, description="Where results go.")

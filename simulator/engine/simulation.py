@@ -46,6 +46,9 @@ from typing import Callable, Sequence
 import numpy as np
 import simpy
 
+from .online import OnlineOnboard
+from .relay import Relay
+
 #: Final status of a sample: exactly one per sample.
 STATUS = ("onboard", "ground", "dropped", "unfinished")
 
@@ -62,6 +65,11 @@ class SampleInputs:
     bytes_sent: np.ndarray       # int: bytes downlinked (after compression)
     ground_s: np.ndarray         # float: ground GPU seconds
     priority: np.ndarray | None = None  # float: buffer priority, smaller first
+    #: Decisions during the run (:mod:`simulator.engine.decisions`): a decider and the
+    #: cumulative onboard seconds to reach each stage (n x (I + 2)).  None = the static
+    #: ``offload`` / ``onboard_s`` above, scheduled in closed form (the fast path).
+    decider: object | None = None
+    onboard_at_stage: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.capture_s)
@@ -84,6 +92,7 @@ class NetworkInputs:
     transport: object                           # simulator.links.transport.Transport
     propagation_s: Callable[[int, int, float], float]
     slots: int = 1
+    isl: object | None = None                   # simulator.orbits.isl.InterSatelliteLinks
     buffer_capacity_bytes: float = math.inf
     priority_buffer: bool = False
     horizon_s: float = math.inf
@@ -111,11 +120,21 @@ class SimulationOutput:
     transmissions: list = field(default_factory=list)  # (sample, sat, station, start, end, bytes)
     events: int = 0
     dropped_bytes: float = 0.0
+    #: What was decided (the inputs' plan on the fast path, the decider's choices online):
+    offload: np.ndarray | None = None   # bool
+    stage: np.ndarray | None = None     # int, the decision point; -1 = never started
+    onboard_s: np.ndarray | None = None  # onboard accelerator seconds spent
+    #: Inter-satellite relay: per-sample hops and seconds on ISLs, and every hop
+    #: (sample, hop, from, to, start, end, bytes, light time).
+    isl_hops: np.ndarray | None = None
+    isl_s: np.ndarray | None = None
+    isl_path: list | None = None
+    hops: list = field(default_factory=list)
 
 
 class _Satellite:
     __slots__ = ("index", "windows", "w", "buffer", "used_bytes", "wake", "tx_cum",
-                 "tx_since", "seq")
+                 "tx_since", "seq", "isl_out", "isl_wake")
 
     def __init__(self, index, windows):
         self.index = index
@@ -132,7 +151,7 @@ class _Satellite:
         return self.tx_cum + (now - self.tx_since if self.tx_since is not None else 0.0)
 
 
-class Simulation:
+class Simulation(OnlineOnboard, Relay):
     """One run.  Build with inputs; :meth:`run` returns a :class:`SimulationOutput`."""
 
     def __init__(self, samples: SampleInputs, network: NetworkInputs):
@@ -174,6 +193,12 @@ class Simulation:
         self.antennas_free = list(network.antennas)
         self.antenna_freed = [self.env.event() for _ in network.antennas]
         self.gpu_free = [[0.0] * max(1, g) for g in network.gpus]
+        self._relay_setup()
+        self.online = samples.decider is not None
+        if self.online:
+            self._offload_dyn = [False] * n
+            self._stage_dyn = [-1] * n
+            self._onboard_dyn = [0.0] * n
 
     # -- onboard ---------------------------------------------------------------
 
@@ -268,6 +293,8 @@ class Simulation:
             first = exact
         return loop(1)  # pathological near-ties everywhere: the plain recursion
 
+    # -- onboard, decided before the run (the fast path) --------------------------
+
     def _schedule_onboard(self) -> None:
         s = self.s
         slots = max(1, int(self.net.slots))
@@ -303,6 +330,15 @@ class Simulation:
             self.dropped_bytes += size
             return
         sat.used_bytes += size
+        if self.isl is not None:
+            target = self._relay_target(sat, i)
+            if target is not None:
+                self._to_isl(i, sat, target)
+                return
+        self._admit_downlink(i, sat)
+
+    def _admit_downlink(self, i: int, sat: _Satellite) -> None:
+        """Put sample ``i`` (already counted in ``used_bytes``) in the downlink buffer."""
         now = self.env.now
         self._buffer_in[i] = now
         self._tx_mark[i] = sat.transmitted_time(now)
@@ -462,7 +498,10 @@ class Simulation:
 
     def run(self, progress: Callable[[float], None] | None = None, steps: int = 100):
         """Run to the horizon; ``progress`` gets the simulated seconds advanced."""
-        self._schedule_onboard()
+        if self.online:
+            self._schedule_online()
+        else:
+            self._schedule_onboard()
         for sat in self.sats:
             self.env.process(self._downlink(sat))
         horizon = self.net.horizon_s
@@ -485,4 +524,17 @@ class Simulation:
             buffer_queue_s=f(self.buffer_queue), propagation_s=f(self.propagation),
             ground_arrival_s=f(self.ground_arrival), ground_start_s=f(self.ground_start),
             ground_end_s=f(self.ground_end), done_s=f(self.done),
-            transmissions=self.transmissions, events=events, dropped_bytes=self.dropped_bytes)
+            transmissions=self.transmissions, events=events, dropped_bytes=self.dropped_bytes,
+            isl_hops=np.asarray(self._hop_count, dtype=np.int64),
+            isl_s=np.asarray(self._isl_s, dtype=float),
+            isl_path=[">".join(map(str, p)) if p else "" for p in self._path],
+            hops=self.hops, **self._decided())
+
+    def _decided(self) -> dict:
+        s = self.s
+        if not self.online:
+            return {"offload": np.asarray(s.offload, dtype=bool), "stage": None,
+                    "onboard_s": np.asarray(s.onboard_s, dtype=float)}
+        return {"offload": np.asarray(self._offload_dyn, dtype=bool),
+                "stage": np.asarray(self._stage_dyn, dtype=np.int64),
+                "onboard_s": np.asarray(self._onboard_dyn, dtype=float)}

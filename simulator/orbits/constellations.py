@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Sequence
 
 from ..errors import InputError
+from ..scenario_blocks import field, resolve_path
 from .contacts import SatelliteOrbit, as_orbits
 from .shells import WalkerShell
 from .tle import Catalog, filter_names, load_catalog
@@ -135,3 +136,68 @@ def select_orbits(orbits: Sequence[SatelliteOrbit], *, count: int | None = None,
         idx = np.sort(rng.choice(len(keep), size=count, replace=False))
         return [keep[i] for i in idx]
     raise InputError(f"{where}.strategy: expected first, spread or random, got {strategy!r}")
+
+
+def orbits_from_scenario(scenario, rng) -> tuple[list[SatelliteOrbit], Constellation]:
+    """The scenario's satellites (its ``constellation`` block) and their constellation.
+
+    The catalog or Walker shell, narrowed by ``select``.  A catalog's candidates
+    are taken in name order.  A Walker shell's are taken in shell order (plane by
+    plane, each plane in orbit order, whatever the number of planes), so
+    ``strategy: spread`` spreads them over the planes; its altitude and
+    inclination filters compare the shell's own altitude and inclination (what the
+    scenario wrote), not the SGP4 mean elements.  ``rng`` draws a ``random``
+    selection.  Errors read ``FILE:LINE: constellation...: message``.
+    """
+    with field(scenario, "constellation"):
+        return _scenario_orbits(scenario, rng)
+
+
+def _scenario_orbits(scenario, rng) -> tuple[list[SatelliteOrbit], Constellation]:
+    from types import SimpleNamespace
+
+    c = scenario.constellation
+    if c.walker is not None:
+        w = c.walker
+        shell = WalkerShell(altitude_km=w.altitude_km, inclination_deg=w.inclination_deg,
+                            planes=w.planes, sats_per_plane=w.per_plane, phasing=w.phasing,
+                            raan0_deg=w.raan0_deg)
+        const = from_shell(shell)
+    else:
+        const = load_constellation(resolve_path(c.catalog, scenario), names=c.names or None,
+                                   lenient=c.lenient)
+    orbits = list(const.orbits)
+    if c.select is not None:
+        s = c.select
+        if c.walker is None:
+            orbits = select_orbits(orbits, count=s.count, altitude_km=s.altitude_km,
+                                   tolerance_km=s.tolerance_km,
+                                   inclination_deg=s.inclination_deg,
+                                   inclination_tolerance_deg=s.inclination_tolerance_deg,
+                                   strategy=s.strategy, rng=rng)
+        else:
+            w = c.walker
+            outside = ((s.altitude_km is not None
+                        and abs(w.altitude_km - s.altitude_km) > s.tolerance_km)
+                       or (s.inclination_deg is not None
+                           and abs(w.inclination_deg - s.inclination_deg)
+                           > s.inclination_tolerance_deg))
+            if outside:
+                raise InputError(f"constellation.select: no satellite within "
+                                 f"{s.tolerance_km:g} km of {s.altitude_km} km altitude and "
+                                 f"{s.inclination_tolerance_deg:g} deg of {s.inclination_deg} "
+                                 f"deg inclination (the walker shell: {w.altitude_km:g} km, "
+                                 f"{w.inclination_deg:g} deg)")
+            # count and strategy as for a catalog, over stand-ins named in shell order
+            # (satellite names sort out of shell order past 100 planes or slots)
+            stand_ins = [SimpleNamespace(name=f"{k:08d}", index=k) for k in range(len(orbits))]
+            picked = select_orbits(stand_ins, count=s.count, strategy=s.strategy, rng=rng)
+            orbits = [orbits[p.index] for p in picked]
+    return orbits, const
+
+
+def start_of(scenario, const: Constellation) -> datetime:
+    """The run's start (UTC): ``time.start``, else the constellation's default start."""
+    from .frames import as_utc
+
+    return as_utc(scenario.time.start) if scenario.time.start else const.default_start

@@ -52,6 +52,7 @@ import numpy as np
 
 from simulator.errors import InputError
 from simulator.paths import PACKAGE_DATA
+from simulator.scenario_blocks import field, resolve_path
 
 log = logging.getLogger(__name__)
 
@@ -446,3 +447,39 @@ def resolve_stations(specs: Sequence[str], *, catalog_path: str | Path | None = 
     if min_elevation_deg is not None:
         stations = [gs.with_min_elevation(min_elevation_deg) for gs in stations]
     return stations
+
+
+def stations_from_scenario(scenario) -> list[GroundStation]:
+    """The scenario's ``ground_stations`` (with ``stations_catalog``), in the order listed.
+
+    An inline station is checked as written; a catalog name or ``network`` is looked
+    up, then its mask and antennas replaced where the scenario gives them.  Errors
+    read ``FILE:LINE: ground_stations[k]...: message``; a station listed twice is one.
+    """
+    catalog_path = (resolve_path(scenario.stations_catalog, scenario)
+                    if scenario.stations_catalog else None)
+    out: list[GroundStation] = []
+    for k, spec in enumerate(scenario.ground_stations):
+        where = f"ground_stations[{k}]"
+        if spec.lat_deg is not None:
+            with field(scenario, where):
+                found = [GroundStation(spec.name, spec.lat_deg, spec.lon_deg, spec.alt_m or 0.0,
+                                       min_elevation_deg=(spec.min_elevation_deg
+                                                          if spec.min_elevation_deg is not None
+                                                          else 10.0),
+                                       antennas=spec.antennas or 1)]
+        else:
+            key = f"network:{spec.network}" if spec.network else spec.name
+            with field(scenario, where + (".network" if spec.network else ".name")):
+                found = resolve_stations([key], catalog_path=catalog_path)
+            changes = {}
+            if spec.min_elevation_deg is not None:
+                changes["min_elevation_deg"] = spec.min_elevation_deg
+            if spec.antennas is not None:
+                changes["antennas"] = spec.antennas
+            found = [dataclasses.replace(s, **changes) for s in found]
+        for s in found:
+            if any(o.name == s.name for o in out):
+                raise scenario.input_error(where, f"station {s.name!r} is listed twice")
+            out.append(s)
+    return out

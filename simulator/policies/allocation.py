@@ -17,7 +17,10 @@ stage the decision fell.  Policies here decide from the sample's own data
 (they are vectorised over all samples); the engine turns stages into onboard
 seconds with the compute profile.
 
-Registered now: ``satellite-only``, ``ground-only`` and ``oracle``.
+Registered here: ``satellite-only``, ``ground-only`` and ``oracle``; the other
+built-ins register on import (below); policies of other installed packages are
+found by name through the ``spaceverse.policies`` entry-point group
+(:mod:`simulator.policies.registry`).
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from ..errors import lookup
 
 logger = logging.getLogger(__name__)
 
@@ -103,34 +105,58 @@ LAYOUT_PARAMS = ("stages", "stage_tokens")
 
 
 class AllocationPolicy:
-    """Base class: subclasses set ``name``, ``accepts`` and implement :meth:`plan`.
+    """Base class: subclasses set ``name``, ``params_schema`` and implement :meth:`plan`.
 
-    Parameters a policy does not use are reported with a warning, not silently
-    dropped (a scenario may carry the SpaceVerse parameters while a baseline runs).
+    ``params_schema`` (name -> :class:`~simulator.policies.registry.Param`) declares the
+    parameters; ``accepts`` (their names) is derived from it.  The unknown-parameter
+    rule (:func:`~simulator.policies.registry.split_params`): a parameter of another
+    policy is noted and ignored (a scenario may carry the SpaceVerse parameters while a
+    baseline runs), one that no policy declares is an error.  ``self.params`` holds the
+    given parameters this policy declares, ``self.values`` the same over the schema's
+    defaults.  Policies from other packages register through the ``spaceverse.policies``
+    entry-point group (:mod:`simulator.policies.registry`).
     """
 
     name = "base"
     accepts: tuple[str, ...] = ()
+    params_schema: dict = {}
+    #: True when ``__init__`` checks its own parameters (finer messages, rules across
+    #: parameters): the schema is then checked after the class is built, not before.
+    validates_params = False
+    #: True for a policy that decides during the simulation (:meth:`decider`); its
+    #: :meth:`plan` then only gives notes and, where known, the offload score.
+    online = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        from .registry import install_schema
+
+        install_schema(cls)  # normalise params_schema, derive accepts
 
     def __init__(self, **params: Any):
-        self.params = {k: v for k, v in params.items() if k in self.accepts}
-        unused = sorted(set(params) - set(self.accepts) - set(LAYOUT_PARAMS))
-        if unused:
-            # A parameter of another policy (a scenario may carry SpaceVerse's tau while a
-            # baseline runs) is noted; one that no policy knows is likely a typo: warn.
-            known = {p for cls in REGISTRY.values() for p in getattr(cls, "accepts", ())}
-            others = [p for p in unused if p in known]
-            unknown = [p for p in unused if p not in known]
-            if others:
-                logger.info("policy.params: %s not used by policy %r", ", ".join(others),
-                            self.name)
-            if unknown:
-                logger.warning("policy.params: %s not used by policy %r (no policy uses %s)",
-                               ", ".join(unknown), self.name,
-                               "it" if len(unknown) == 1 else "them")
+        from .registry import split_params
+
+        self.params = split_params("allocation", self.name, self.accepts, params, LAYOUT_PARAMS)
+
+    @property
+    def values(self) -> dict:
+        """The given parameters over the schema's defaults."""
+        from .registry import defaults_of
+
+        return {**defaults_of(type(self)), **self.params}
 
     def plan(self, ctx: PolicyContext) -> Plan:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def decider(self, ctx: PolicyContext, plan: Plan):
+        """The :class:`~simulator.engine.decisions.Decider` asked during the run.
+
+        A static policy's decisions are its plan (:class:`~simulator.engine.decisions.
+        PlanDecider`); the engine then uses its closed-form fast path instead.
+        """
+        from ..engine.decisions import PlanDecider
+
+        return PlanDecider(plan.offload, plan.stage)
 
     def describe(self) -> dict:
         return {"name": self.name, **self.params}
@@ -172,16 +198,24 @@ class Oracle(AllocationPolicy):
         return Plan(better.copy(), np.where(better, 0, ctx.final_stage))
 
 
+#: The built-in allocation policies (plugins: :mod:`simulator.policies.registry`).
 REGISTRY: dict[str, Callable[..., AllocationPolicy]] = {
     cls.name: cls for cls in (SatelliteOnly, GroundOnly, Oracle)
 }
 
 
 def get_policy(name: str, params: dict | None = None) -> AllocationPolicy:
-    """The allocation policy registered under ``name``, built with ``params``."""
-    return lookup(REGISTRY, name, "policy.allocation", "policy")(**(params or {}))
+    """The allocation policy ``name`` (built-in, else a plugin), built with ``params``.
+
+    Its parameters are checked against its ``params_schema``; mistakes are one line
+    ``policy.params.NAME: ...`` (:class:`~simulator.policies.registry.ParamError`).
+    """
+    from .registry import build
+
+    return build("allocation", name, params)
 
 
 # Policies defined in other modules register themselves on import.
 from . import baselines  # noqa: E402,F401  (tabi, ai-rg)
+from . import online as _online  # noqa: E402,F401  (deadline-aware, buffer-aware)
 from . import spaceverse as _spaceverse  # noqa: E402,F401  (spaceverse, spaceverse-g, spaceverse-g-prime)
