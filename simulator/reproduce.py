@@ -36,7 +36,8 @@ logger = logging.getLogger(__name__)
 
 PAPER_DIR = "scenarios/paper"
 SWEEPS = ("fig4b-latency-breakdown", "fig9-policies", "fig9-real-ucm", "fig10-offloaded",
-          "fig11-ablation", "fig12-compression", "beyond-altitude-stations")
+          "fig11-ablation", "fig12-compression", "beyond-altitude-stations",
+          "beyond-isl-relay")
 BASELINES = ("satellite-only", "ground-only", "tabi", "ai-rg")
 
 #: The figure each sweep exists for (what ``figures_dir`` receives).
@@ -48,15 +49,18 @@ HEADLINE = {
     "fig11-ablation": ("fig11_ablation",),
     "fig12-compression": ("fig12_compression",),
     "beyond-altitude-stations": ("e2e_latency_vs_altitude",),
+    "beyond-isl-relay": ("isl_relay",),
 }
 
 #: The two state-of-the-art baselines of the paper's headline (§4.1.5, abstract).
 SOTA = ("tabi", "ai-rg")
 
 #: What each row's ``ours`` is, by key (printed with the table; the paper is
-#: ambiguous about several).  Latencies are *service* latencies (each sample alone,
-#: no queueing, no wait for contact: the paper's "average per-sample inference
-#: latency"), means over the evaluated samples; accuracies are over all samples.
+#: ambiguous about several).  Latencies are *service* latencies (``service_mean_s``:
+#: each sample alone, no queueing, no wait for contact: the paper's "average
+#: per-sample inference latency"), means over the evaluated samples; accuracies are
+#: ``accuracy_every_answer`` (the answer every sample gets; definitions of both:
+#: :data:`simulator.results.METRICS`).
 DEFINITIONS = {
     "fig2a_gain_7b_over_2b": "mean over the three synthetic tasks of acc_7B / acc_2B - 1 "
                              "(the generator's targets)",
@@ -123,12 +127,20 @@ def _latency_kind(preset: str, calibrated: bool = False) -> str:
     return "simulated (physical models)"
 
 
+def _accuracy_column(table: pd.DataFrame) -> str:
+    """The paper's accuracy (``accuracy_every_answer``) where the table has it, else (older
+    tables) ``accuracy_all_samples``."""
+    if "accuracy_every_answer" in table and table["accuracy_every_answer"].notna().any():
+        return "accuracy_every_answer"
+    return "accuracy_all_samples"
+
+
 def _fig9_rows(t: pd.DataFrame, preset: str, workload: str, accuracy_kind: str,
                keys: list[str]) -> list[dict]:
     """Headline and baseline rows of one Fig. 9 table for one preset."""
     t = t[t["preset"] == preset] if "preset" in t else t
     latency = "service_mean_s" if "service_mean_s" in t else "in_contact_mean_s"
-    accuracy = "accuracy_service" if "accuracy_service" in t else "accuracy_all"
+    accuracy = _accuracy_column(t)
     if keys:
         acc = _mean_by(t, keys + ["policy"], accuracy).unstack("policy")
         lat = _mean_by(t, keys + ["policy"], latency).unstack("policy")
@@ -201,7 +213,9 @@ def paper_vs_ours(tables: dict[str, pd.DataFrame], fig4a: pd.DataFrame | None) -
     """
     from .compute import get_model
     from .inference.synthetic import TASK_PROFILES, average_gain
+    from .results import canonical_columns
 
+    tables = {name: canonical_columns(t) for name, t in tables.items()}  # older names mapped
     rows = []
     rows.append(_row("fig2a_gain_7b_over_2b", 0.827, average_gain(TASK_PROFILES), "fraction",
                      "average gain of the 7B over the 2B (3 tasks)", "any",
@@ -258,18 +272,17 @@ def paper_vs_ours(tables: dict[str, pd.DataFrame], fig4a: pd.DataFrame | None) -
     t = tables.get("fig10-offloaded")
     if t is not None:
         ok = t[t["status"] == "ok"].copy()
-        if "accuracy_service" in ok:
-            ok["accuracy_all"] = ok["accuracy_service"]
+        acc = _accuracy_column(ok)
         gains = []
         for task, grp in ok.groupby("workload.synthetic.task"):
             sv = grp[grp["policy"] == "spaceverse"].sort_values("offload_fraction")
             tb = grp[grp["policy"] == "tabi"].sort_values("offload_fraction")
             if len(sv) and len(tb) > 1:
-                ref = np.interp(sv["offload_fraction"], tb["offload_fraction"], tb["accuracy_all"])
+                ref = np.interp(sv["offload_fraction"], tb["offload_fraction"], tb[acc])
                 inside = ((sv["offload_fraction"] >= tb["offload_fraction"].min())
                           & (sv["offload_fraction"] <= tb["offload_fraction"].max())).to_numpy()
                 if inside.any():
-                    gains.append(float(np.mean(sv["accuracy_all"].to_numpy()[inside]
+                    gains.append(float(np.mean(sv[acc].to_numpy()[inside]
                                                / ref[inside] - 1)))
         rows.append(_row("equal_offload_gain", 0.062,
                          float(np.mean(gains)) if gains else float("nan"), "fraction",
@@ -279,13 +292,12 @@ def paper_vs_ours(tables: dict[str, pd.DataFrame], fig4a: pd.DataFrame | None) -
     t = tables.get("fig12-compression")
     if t is not None:
         ok = t[t["status"] == "ok"].copy()
-        if "accuracy_service" in ok:
-            ok["accuracy_all"] = ok["accuracy_service"]
-        base = ok[ok["compression"] == "none"]["accuracy_all"].mean()
+        acc = _accuracy_column(ok)
+        base = ok[ok["compression"] == "none"][acc].mean()
         params = ok.get("policy.compression.params", pd.Series([""] * len(ok), index=ok.index))
 
         def drop(mask):
-            return float(1 - ok[mask]["accuracy_all"].mean() / base) if mask.any() else float("nan")
+            return float(1 - ok[mask][acc].mean() / base) if mask.any() else float("nan")
 
         rm40 = (ok["compression"] == "random-mask") & params.astype(str).str.contains('"ratio": 0.4')
         rm80 = (ok["compression"] == "random-mask") & params.astype(str).str.contains('"ratio": 0.8')
@@ -301,7 +313,7 @@ def paper_vs_ours(tables: dict[str, pd.DataFrame], fig4a: pd.DataFrame | None) -
                          "anchored; random masking of 80 % of the pixels"))
         if hi is not None:
             rows.append(_row("fig12_spaceverse_drop", 0.041,
-                             float(1 - ok.loc[hi, "accuracy_all"] / base), "fraction",
+                             float(1 - ok.loc[hi, acc] / base), "fraction",
                              f"SpaceVerse drop at its highest compression "
                              f"({ok.loc[hi, 'compression_ratio']:.1f}:1)", "any",
                              "synthetic DOTA-like detection", "model input", "—", "Fig. 12",

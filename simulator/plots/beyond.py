@@ -235,3 +235,53 @@ def contact_timeline(windows: pd.DataFrame, path, *, duration_s: float, max_rows
                        ncol=min(4, len(stations)))
         ax.grid(axis="y", visible=False)
         return _save(fig, path)
+
+
+ISL_AXIS = "isl"
+
+
+def isl_relay(sweep: pd.DataFrame, path, *, title: str | None = None):
+    """End-to-end latency and its wait for contact with and without inter-satellite links.
+
+    Bars per station set (``stations``) and per ISL setting (the ``isl`` axis: null = no
+    ISLs); means over seeds.  Shows when relaying cuts the end-to-end latency: with few
+    stations the wait for one's own pass dominates and a neighbour in contact is near.
+    """
+    if ISL_AXIS not in sweep.columns:
+        raise InputError(f"sweep has no {ISL_AXIS} axis")
+    ok = sweep[sweep["status"] == "ok"].copy()
+    if not len(ok):
+        raise InputError("no finished sweep points with an isl axis")
+    ok["_isl"] = ["no ISLs" if str(v) in ("", "None", "null", "nan") else "ISLs"
+                  for v in ok[ISL_AXIS].astype(str)]
+    ok["_stations"] = pd.to_numeric(ok.get("stations", 1), errors="coerce").fillna(1).astype(int)
+    agg = ok.groupby(["_stations", "_isl"])[["end_to_end_mean_s", "wait_contact_s_mean"]].mean()
+    station_sets = sorted(ok["_stations"].unique())
+    kinds = ["no ISLs", "ISLs"]
+    scale, unit = (3600.0, "h") if float(agg["end_to_end_mean_s"].max()) > 7200 else (60.0, "min")
+    with _style():
+        fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 2.8), layout="constrained")
+        width = 0.38
+        for k, kind in enumerate(kinds):
+            xs, e2e, wait = [], [], []
+            for j, n in enumerate(station_sets):
+                if (n, kind) in agg.index:
+                    xs.append(j + (k - 0.5) * width)
+                    e2e.append(agg.loc[(n, kind), "end_to_end_mean_s"] / scale)
+                    wait.append(agg.loc[(n, kind), "wait_contact_s_mean"] / scale)
+            colour = LINE_COLOURS[k % len(LINE_COLOURS)]
+            ax.bar(xs, e2e, width, color=colour, alpha=0.35, edgecolor=colour, label=f"{kind}: "
+                   "end to end")
+            ax.bar(xs, wait, width * 0.5, color=colour, label=f"{kind}: wait for contact")
+            for x, v in zip(xs, e2e):
+                ax.annotate(f"{v:.1f}", (x, v), ha="center", va="bottom", fontsize=6)
+        ax.set_xticks(range(len(station_sets)),
+                      [f"{n} station{'s' if n != 1 else ''}" for n in station_sets])
+        ax.set_ylabel(f"mean latency under load ({unit})")
+        main = title or "Relay over inter-satellite links"
+        note = provenance_note(ok, synthetic_what="synthetic trace")
+        ax.set_title(_wrap(_with_note(main, note), COLUMN_WIDTH_IN))
+        ax.set_ylim(0, ax.get_ylim()[1] * 1.08)
+        ax.legend(fontsize=6, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.14),
+                  frameon=False)
+        return _save_all(fig, path)

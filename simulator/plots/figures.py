@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError
-from .beyond import contact_timeline, e2e_latency_vs_altitude, satellite_timeline
+from .beyond import contact_timeline, e2e_latency_vs_altitude, isl_relay, satellite_timeline
 from .data import (ALTITUDE_AXIS, CONTACT_COLUMNS, RUN_SAMPLE_COLUMNS, _key, _prepare,
                    contact_fraction_table, ok_rows, read_run_summary, read_table_file)
 from .motivation import fig4a_contact_fraction, fig4b_latency_breakdown
@@ -48,6 +48,8 @@ FIGURES = {
              "over the compression method or its parameters",
     "latency-vs-altitude": "latency under load vs shell altitude per station count (beyond "
                            "the paper); sweep over constellation.walker.altitude_km",
+    "isl-relay": "end-to-end latency and wait for contact with and without inter-satellite "
+                 "links per station set (beyond the paper); sweep over isl",
     "satellite-timeline": "the busiest satellite's contacts, transfers, buffer and captures; "
                           "a run",
     "contact-timeline": "contact windows of every satellite with every station; a run",
@@ -60,7 +62,7 @@ SWEEP_STEMS = {
     "breakdown-e2e": "latency_breakdown_e2e", "fig9": "fig9_accuracy_latency",
     "fig9-e2e": "fig9_accuracy_e2e_latency", "fig10": "fig10_accuracy_vs_offloaded",
     "fig11": "fig11_ablation", "fig12": "fig12_compression",
-    "latency-vs-altitude": "e2e_latency_vs_altitude",
+    "latency-vs-altitude": "e2e_latency_vs_altitude", "isl-relay": "isl_relay",
 }
 RUN_STEMS = {
     "fig4b": "latency_breakdown_service", "fig4b-in-contact": "latency_breakdown_in_contact",
@@ -199,6 +201,8 @@ def _sweep_plan(folder: Path, out: Path) -> _Plan:
              lambda: fig12_compression(sweep, stem["fig12"]))
     plan.add("latency-vs-altitude", alt, lambda: e2e_latency_vs_altitude(
         sweep, stem["latency-vs-altitude"]))
+    plan.add("isl-relay", None if varies("isl") else
+             "no isl axis swept", lambda: isl_relay(sweep, stem["isl-relay"]))
     return plan
 
 
