@@ -1,13 +1,24 @@
 """Benchmark: contact windows for a whole Starlink snapshot, against Skyfield.
 
-    python benchmarks/contacts.py            # full run (10,544 satellites x 10 stations x 24 h)
-    python benchmarks/contacts.py --quick    # 1,000 satellites, for a smoke test
+    python benchmarks/contacts.py              # full: 10,544 satellites x 10 stations x 24 h,
+                                               # 3 repetitions, then 168 h for memory
+    python benchmarks/contacts.py --quick      # 1,000 satellites, 1 repetition, no 168 h run
 
-Prints the wall time and peak memory of :func:`simulator.orbits.contacts.find_contacts`
-on the 2026-06-14 Starlink catalog, then times Skyfield's ``find_events`` (the
-reference) on a random subset of satellite-station pairs *in the same run* and prints
-the speed ratio per satellite-station-day.  Targets (issue 2): >= 20x Skyfield,
-full run <= 60 s and peak RSS <= 2 GB on 2 cores.
+Each repetition times, in this order:
+
+* Skyfield's ``EarthSatellite.find_events`` (the reference) on a random subset of
+  satellites x the same stations x the same span, single-threaded in this process;
+* a whole ``spaceverse contacts`` process (imports, catalog, search, table, cache
+  write, summary) with a *cold* contact cache, ``--workers 1``;
+* the same with ``--workers 2``.
+
+Ratios are per satellite-station-day against the Skyfield time of the *same*
+repetition: **per core** (1 worker vs single-threaded Skyfield) and **per machine**
+(2 workers).  Peak resident memory of the ``spaceverse`` process and of its largest
+worker is read from ``/proc`` (VmHWM) while they run.  The numba kernel is compiled
+once before timing (as after installation); the compile time of a first-ever run
+is reported separately.  Targets (issue 14): >= 50x per core, >= 100x with 2 workers,
+<= 1 GB for 168 h of the full catalogue.
 """
 
 from __future__ import annotations
@@ -16,37 +27,106 @@ import argparse
 import logging
 import os
 import random
-import resource
+import re
+import statistics
+import subprocess
 import sys
+import tempfile
+import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from simulator.orbits.contacts import find_contacts  # noqa: E402
 from simulator.orbits.frames import timescale  # noqa: E402
 from simulator.orbits.stations import resolve_stations  # noqa: E402
 from simulator.orbits.tle import load_catalog  # noqa: E402
 
+CATALOG = "starlink@2026-06-14"
 STATIONS = ["Shanghai", "Svalbard (ksat)", "Troll (ksat)", "Inuvik", "Hartebeesthoek (ksat)",
             "Singapore (ksat)", "Punta Arenas (ksat)", "Goldstone", "Madrid", "Awarua (ksat)"]
-START = datetime(2026, 6, 14, 12, tzinfo=timezone.utc)
-DAY_S = 86400.0
+START = "2026-06-14T12:00:00Z"
+STEP_S = 240.0
 
 
-def peak_rss_mb() -> tuple[float, float]:
-    """(this process, largest finished child) peak resident set size in MB."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return own, child
+def _hwm_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
-def skyfield_time(sats, stations, hours: float) -> tuple[float, int]:
+def _children(pid: int) -> list[int]:
+    out = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                out += [int(x) for x in fh.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def write_subset(sats, path: str) -> str:
+    """A TLE file holding ``sats`` (three-line records)."""
+    with open(path, "w") as fh:
+        for s in sats:
+            fh.write(f"{s.name}\n{s.line1}\n{s.line2}\n")
+    return path
+
+
+def run_cli(hours: float, workers: int, tle: str = CATALOG, env_extra=None) -> dict:
+    """One cold ``spaceverse contacts`` process: wall time, peak RSS (MB), passes."""
+    cmd = [sys.executable, "-m", "simulator", "contacts", "--tle", tle, "--start", START,
+           "--hours", f"{hours:g}", "--step", f"{STEP_S:g}", "--workers", str(workers)]
+    for st in STATIONS:
+        cmd += ["--station", st]
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, SPACEVERSE_CACHE=cache, COLUMNS="200")
+        env.update(env_extra or {})
+        peak = {"parent": 0, "worker": 0}
+        begin = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=env, cwd=os.path.join(os.path.dirname(__file__), ".."))
+        done = threading.Event()
+
+        def watch():
+            while not done.is_set():
+                peak["parent"] = max(peak["parent"], _hwm_kb(proc.pid))
+                for child in _children(proc.pid):
+                    peak["worker"] = max(peak["worker"], _hwm_kb(child))
+                done.wait(0.02)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        out, err = proc.communicate()
+        wall = time.perf_counter() - begin
+        done.set()
+        watcher.join()
+    if proc.returncode != 0:
+        raise RuntimeError(f"spaceverse contacts failed ({proc.returncode}):\n{err[-2000:]}")
+    passes = None
+    for line in out.splitlines():
+        found = re.search(r"UTC, (\d+) passes", line)
+        if found:
+            passes = int(found.group(1))
+    return {"wall": wall, "parent_mb": peak["parent"] / 1024, "worker_mb": peak["worker"] / 1024,
+            "passes": passes}
+
+
+def skyfield_us_per_pair_day(sats, stations, hours: float) -> tuple[float, int]:
     from skyfield.api import EarthSatellite, wgs84
 
+    from simulator.orbits.frames import as_utc
+
     ts = timescale()
-    t0 = ts.from_datetime(START)
-    t1 = ts.from_datetime(START + timedelta(hours=hours))
+    start = as_utc(START)
+    t0 = ts.from_datetime(start)
+    t1 = ts.from_datetime(start + timedelta(hours=hours))
     tops = [(wgs84.latlon(s.lat_deg, s.lon_deg, s.alt_m), s.min_elevation_deg) for s in stations]
     passes = 0
     begin = time.perf_counter()
@@ -55,52 +135,83 @@ def skyfield_time(sats, stations, hours: float) -> tuple[float, int]:
         for topos, mask in tops:
             _, events = es.find_events(topos, t0, t1, altitude_degrees=mask)
             passes += int((events == 0).sum())
-    return time.perf_counter() - begin, passes
+    elapsed = time.perf_counter() - begin
+    return 1e6 * elapsed / (len(sats) * len(stations) * hours / 24), passes
+
+
+def _mm(values, fmt="{:.1f}") -> str:
+    return f"min {fmt.format(min(values))}, median {fmt.format(statistics.median(values))}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1,000 satellites only")
+    parser.add_argument("--quick", action="store_true", help="1,000 satellites, one repetition")
+    parser.add_argument("--repeat", type=int, default=None, help="repetitions (default 3; quick 1)")
     parser.add_argument("--hours", type=float, default=24.0)
-    parser.add_argument("--reference-sats", type=int, default=60,
-                        help="satellites in the Skyfield subset (x 10 stations)")
-    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--reference-sats", type=int, default=40,
+                        help="satellites in each Skyfield subset (x 10 stations)")
+    parser.add_argument("--week-hours", type=float, default=168.0,
+                        help="span of the memory run (0: skip)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    repeat = args.repeat or (1 if args.quick else 3)
 
-    catalog = load_catalog("starlink@2026-06-14")
-    sats = list(catalog.elements)
+    sats = list(load_catalog(CATALOG).elements)
+    scratch = tempfile.mkdtemp(prefix="bench-contacts-")
+    tle = CATALOG
     if args.quick:
         sats = sats[:1000]
+        tle = write_subset(sats, os.path.join(scratch, "quick.tle"))
+    small = write_subset(sats[:50], os.path.join(scratch, "small.tle"))
     stations = resolve_stations(STATIONS)
-    print(f"catalog starlink@2026-06-14: {len(sats)} satellites x {len(stations)} stations x "
-          f"{args.hours:g} h, start {START:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs")
-
-    begin = time.perf_counter()
-    windows = find_contacts(sats, stations, START, args.hours * 3600, workers=args.workers)
-    ours_s = time.perf_counter() - begin
-    own, child = peak_rss_mb()
     pair_days = len(sats) * len(stations) * args.hours / 24
-    print(f"spaceverse find_contacts : {ours_s:7.2f} s, {len(windows)} windows, "
-          f"{1e6 * ours_s / pair_days:.1f} us per satellite-station-day")
-    print(f"peak RSS                 : parent {own:.0f} MB, largest worker {child:.0f} MB")
+    print(f"{CATALOG}: {len(sats)} satellites x {len(stations)} stations x {args.hours:g} h "
+          f"from {START}, grid {STEP_S:g} s, {os.cpu_count()} CPUs; {repeat} repetition(s)")
 
-    rng = random.Random(0)
-    subset = rng.sample(sats, min(args.reference_sats, len(sats)))
-    ref_s, ref_passes = skyfield_time(subset, stations, args.hours)
-    ref_pair_days = len(subset) * len(stations) * args.hours / 24
-    sub_begin = time.perf_counter()
-    sub = find_contacts(subset, stations, START, args.hours * 3600, workers=1)
-    sub_s = time.perf_counter() - sub_begin
-    print(f"skyfield find_events     : {ref_s:7.2f} s on {len(subset)} satellites "
-          f"({ref_passes} passes), {1e6 * ref_s / ref_pair_days:.1f} us per satellite-station-day")
-    print(f"spaceverse, same subset  : {sub_s:7.2f} s, 1 process ({len(sub)} windows)")
-    ratio = (ref_s / ref_pair_days) / (ours_s / pair_days)
-    print(f"speed ratio vs Skyfield  : {ratio:.1f}x per satellite-station-day (full run vs subset; "
-          f"target >= 20x)")
-    print(f"targets                  : full run {ours_s:.1f} s (<= 60 s), "
-          f"peak RSS {own + child * max(1, (args.workers or os.cpu_count() or 1)):.0f} MB "
-          f"upper bound (<= 2048 MB)")
+    # Compile the numba kernel into its on-disk cache (as after installation), and time
+    # a first-ever run separately.
+    with tempfile.TemporaryDirectory() as jit:
+        first = run_cli(1.0, 1, small, {"NUMBA_CACHE_DIR": jit})
+    warm = run_cli(1.0, 1, small)
+    print(f"first-ever run (50 satellites x 1 h, numba compiling): {first['wall']:.1f} s; "
+          f"with the compiled kernel cached: {warm['wall']:.1f} s")
+
+    rows = []
+    for rep in range(repeat):
+        subset = random.Random(rep).sample(sats, min(args.reference_sats, len(sats)))
+        ref_us, ref_passes = skyfield_us_per_pair_day(subset, stations, args.hours)
+        one = run_cli(args.hours, 1, tle)
+        two = run_cli(args.hours, 2, tle)
+        us1 = 1e6 * one["wall"] / pair_days
+        us2 = 1e6 * two["wall"] / pair_days
+        row = {"ref_us": ref_us, "one": one, "two": two, "core": ref_us / us1,
+               "machine": ref_us / us2}
+        rows.append(row)
+        print(f"[{rep + 1}/{repeat}] skyfield {ref_us:7.0f} us/pair-day ({len(subset)} sats, "
+              f"{ref_passes} passes) | 1 worker {one['wall']:6.2f} s, {one['passes']} passes, "
+              f"RSS {one['parent_mb']:.0f} MB | 2 workers {two['wall']:6.2f} s, RSS parent "
+              f"{two['parent_mb']:.0f} MB + worker {two['worker_mb']:.0f} MB | "
+              f"{row['core']:.1f}x per core, {row['machine']:.1f}x per machine", flush=True)
+
+    print()
+    print(f"skyfield find_events      : {_mm([r['ref_us'] for r in rows], '{:.0f}')} us per "
+          f"satellite-station-day (single-threaded)")
+    print(f"spaceverse, 1 worker      : {_mm([r['one']['wall'] for r in rows], '{:.2f}')} s "
+          f"(whole process, cold cache); peak RSS {max(r['one']['parent_mb'] for r in rows):.0f} MB")
+    print(f"spaceverse, 2 workers     : {_mm([r['two']['wall'] for r in rows], '{:.2f}')} s; "
+          f"peak RSS parent {max(r['two']['parent_mb'] for r in rows):.0f} MB, largest worker "
+          f"{max(r['two']['worker_mb'] for r in rows):.0f} MB")
+    print(f"ratio per core (1 worker) : {_mm([r['core'] for r in rows])} x Skyfield (target >= 50x)")
+    print(f"ratio per machine (2 wkr) : {_mm([r['machine'] for r in rows])} x Skyfield "
+          f"(target >= 100x)")
+
+    if args.week_hours and not args.quick:
+        week = run_cli(args.week_hours, 2, tle)
+        total = week["parent_mb"] + 2 * week["worker_mb"]
+        print(f"{args.week_hours:g} h, full catalogue, 2 workers: {week['wall']:.1f} s, "
+              f"{week['passes']} passes; peak RSS parent {week['parent_mb']:.0f} MB, largest "
+              f"worker {week['worker_mb']:.0f} MB, parent + 2 workers <= {total:.0f} MB "
+              f"(target <= 1024 MB)")
 
 
 if __name__ == "__main__":

@@ -72,18 +72,25 @@ def _cell(value, spec: str) -> str:
         return str(value)
 
 
-def _print_table(title: str, frame, formats: dict) -> None:
+def _print_table(title: str, frame, formats: dict, *, fit: bool = False) -> None:
+    """``frame`` as a table, 160 columns wide; with ``fit``, as wide as its content needs
+    (up to 320 columns) so that no header or cell is folded."""
     import pandas as pd
     from rich.console import Console
     from rich.table import Table
 
+    width = 160
+    if fit:
+        cells = [[str(c)] + [_cell(v, formats.get(c, "{}")) for v in frame[c]]
+                 for c in frame.columns]
+        width = min(320, max(width, sum(max(len(t) for t in col) + 3 for col in cells) + 1))
     table = Table(title=title, title_justify="left")
     for col in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(frame[col])
-        table.add_column(str(col), justify="right" if numeric else "left")
+        table.add_column(str(col), justify="right" if numeric else "left", overflow="fold")
     for row in frame.itertuples(index=False):
         table.add_row(*[_cell(v, formats.get(c, "{}")) for c, v in zip(frame.columns, row)])
-    Console(width=160).print(table)
+    Console(width=width).print(table)
 
 
 def _out_file(path, option: str, what: str = "file", suffixes: tuple[str, ...] = ()) -> Path | None:
@@ -391,37 +398,69 @@ def run(scenario_file, out_dir, overrides):
 
     result = run_scenario(scenario, out_dir=out_dir, progress_factory=simulated_time)
     _print_summary(result.summary)
+    _print_warnings(result.summary.get("warnings") or [])
     click.echo(f"wrote {result.folder}")
 
 
-def _fmt(value, spec="{:.3f}"):
-    return "-" if value is None else spec.format(value)
+#: The rows of the table ``spaceverse run`` prints: metric names of simulator.results.METRICS.
+RUN_SHOWN = ("accuracy_every_answer", "accuracy_all_samples", "accuracy_finished_samples",
+             "service_mean_s", "service_p95_s", "in_contact_mean_s", "in_contact_p95_s",
+             "end_to_end_mean_s", "offload_fraction", "bytes_sent")
 
 
 def _print_summary(summary: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    """A run's summary: every shown metric with its value and what it counts."""
+    import pandas as pd
 
-    trace = summary.get("trace", {})
-    title = (f"{summary.get('scenario')} — policy {summary['policy']['name']}, "
-             f"trace {trace.get('name')}" + (" (SYNTHETIC)" if summary.get("synthetic") else "")
+    from .results import METRICS, format_value, summary_value
+
+    trace = summary.get("trace") or {}
+    policy = summary.get("policy")
+    name = policy.get("name") if isinstance(policy, dict) else policy
+    title = (f"{summary.get('scenario')} — policy {name}, trace {trace.get('name')}"
+             + (" (SYNTHETIC)" if summary.get("synthetic") else "")
              + f", preset {summary.get('preset', 'physical')}")
-    table = Table(title=title, title_justify="left")
-    for col in ("samples", "accuracy", "offload", "service mean s", "service p95 s",
-                "in-contact mean s", "in-contact p95 s", "end-to-end mean s", "MB sent",
-                "onboard", "ground", "dropped", "unfinished"):
-        table.add_column(col, justify="right")
-    ic, e2e, st = summary["in_contact_latency_s"], summary["end_to_end_latency_s"], summary["status"]
-    sv = summary.get("service_latency_s") or {"mean": None, "p95": None}
-    table.add_row(str(summary["samples"]), _fmt(summary["accuracy"], "{:.2%}"),
-                  _fmt(summary["offload_fraction"], "{:.1%}"), _fmt(sv["mean"], "{:.2f}"),
-                  _fmt(sv["p95"], "{:.2f}"), _fmt(ic["mean"], "{:.2f}"),
-                  _fmt(ic["p95"], "{:.2f}"), _fmt(e2e["mean"], "{:.1f}"),
-                  _fmt(summary["bytes_sent"] / 1e6, "{:.1f}"),
-                  str(st["onboard"]), str(st["ground"]), str(st["dropped"]), str(st["unfinished"]))
-    table.caption = ("service = each sample alone (the paper's per-sample latency); in-contact and "
-                     "end-to-end = under this run's load")
-    Console(width=200).print(table)
+    status = summary.get("status") or {}
+    pool = summary.get("train_samples")
+    samples = format_value("samples", summary.get("samples"))
+    if isinstance(pool, int) and not isinstance(pool, bool) and pool:
+        samples += f" (+{pool:,} rows in the training pool)"
+    rows = [{"metric": "samples", "value": samples, "what it counts": METRICS["samples"].what},
+            {"metric": "status", "value": ", ".join(f"{k} {v:,}" for k, v in status.items()
+                                                    if isinstance(v, int)),
+             "what it counts": "where each sample ended: answered onboard, on the ground, "
+                               "dropped (buffer full), unfinished when the run ended"}]
+    for metric in RUN_SHOWN:
+        rows.append({"metric": metric, "value": format_value(metric,
+                                                             summary_value(summary, metric)),
+                     "what it counts": METRICS[metric].what})
+    _print_table(title, pd.DataFrame(rows), {})
+
+
+def _print_warnings(warnings) -> None:
+    """Degenerate results, one ``warning:`` line each on stderr."""
+    for w in warnings:
+        text = w.get("message", str(w)) if isinstance(w, dict) else str(w)
+        click.echo(f"warning: {text}", err=True)
+
+
+def _metric_cells(frame, names):
+    """``frame`` with the metric columns ``names`` formatted as every table prints them."""
+    from .results import format_value
+
+    frame = frame.copy()
+    for name in names:
+        if name in frame.columns:
+            frame[name] = [format_value(name, v) for v in frame[name]]
+    return frame
+
+
+def _legend(names) -> None:
+    """What each metric column of the table above counts."""
+    from .results import definition
+
+    for name in names:
+        click.echo(f"  {definition(name)}")
 
 
 @cli.command()
@@ -431,15 +470,23 @@ def _print_summary(summary: dict) -> None:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a scenario value for every policy.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
-              help="Results folder (default: the scenario's output.dir).")
+              help="Comparison folder (default: <output.dir>/compare/<scenario name>).")
 @click.option("--same-compression", is_flag=True,
               help="Use the scenario's compression for every policy (default: only SpaceVerse "
                    "policies compress, as in the paper).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
               help="Also write the comparison table to FILE.csv.")
-def compare(scenario_file, policies, overrides, out_dir, same_compression, csv_path):
-    """Run several policies on one scenario; print accuracy, latency, offload, bytes (Fig. 9)."""
-    from .compare import DEFAULT_POLICIES, compare_policies, verdict
+@click.option("--plot", "make_plot", is_flag=True, help="Also draw its figures (spaceverse plot).")
+@click.option("--report", "make_report", is_flag=True,
+              help="Also write its HTML report (spaceverse report).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Local worker processes (one policy each).")
+@click.option("--no-resume", is_flag=True, help="Recompute policies already in the folder.")
+def compare(scenario_file, policies, overrides, out_dir, same_compression, csv_path, make_plot,
+            make_report, workers, no_resume):
+    """Run several policies on one scenario (a sweep over policies); print accuracy,
+    latency, offload, bytes and the Pareto verdict (Fig. 9).  Resumable."""
+    from .compare import DEFAULT_POLICIES, SHOWN, compare_policies, noise_warnings, verdicts
     from .orbits.contacts import write_table
 
     names = ([p.strip() for p in policies.split(",") if p.strip()] if policies is not None
@@ -447,7 +494,7 @@ def compare(scenario_file, policies, overrides, out_dir, same_compression, csv_p
     if not names:
         raise click.BadParameter(f"no policy in {policies!r}; expected comma-separated policy "
                                  "names", param_hint="--policies")
-    _out_folder(out_dir, "--out")
+    _out_folder(out_dir, "--out", "comparison")
     _out_file(csv_path, "--csv", "comparison table", (".csv",))
     with _progress(len(names), "policies") as advance:
         def step(policy):
@@ -456,17 +503,49 @@ def compare(scenario_file, policies, overrides, out_dir, same_compression, csv_p
                 advance(1)
 
         table = compare_policies(scenario_file, names, overrides=overrides, out_dir=out_dir,
-                                 same_compression=same_compression, progress=step)
+                                 same_compression=same_compression, progress=step,
+                                 workers=workers, resume=not no_resume)
+    folder = Path(table.attrs["out_dir"])
     synthetic = bool(table["synthetic"].any())
-    title = (f"{scenario_file}: policies compared (accuracy over all samples; latencies of "
-             f"finished samples)" + (" — SYNTHETIC trace" if synthetic else ""))
-    _print_table(title, table.drop(columns=["run", "synthetic"]),
-                 {"accuracy": "{:.2%}", "in_contact_mean_s": "{:.2f}", "in_contact_p95_s": "{:.2f}",
-                  "end_to_end_mean_s": "{:.0f}", "offload_fraction": "{:.1%}", "mb_sent": "{:.1f}"})
-    click.echo(verdict(table))
+    title = (f"{scenario_file}: policies compared" + (" — SYNTHETIC trace" if synthetic else "")
+             + f" ({len(table.attrs.get('computed', []))} computed, "
+               f"{len(table.attrs.get('cached', []))} read back)")
+    metrics = [c for c in SHOWN if c not in ("policy", "pareto", "pareto_under_load", "mb_sent",
+                                             "finished")]
+    _print_table(title, _metric_cells(table[SHOWN], metrics), {"mb_sent": "{:.1f}"}, fit=True)
+    _legend(metrics)
+    click.echo("  pareto: on the front of accuracy_every_answer vs service_mean_s; "
+               "pareto_under_load: of accuracy_all_samples vs in_contact_mean_s (the oracle "
+               "is never a contender)")
+    for sentence in verdicts(table):
+        click.echo(sentence)
+    messages = [m for cell in table["warnings"] for m in str(cell or "").split("; ") if m]
+    _print_warnings(list(dict.fromkeys(messages + noise_warnings(table))))
+    failed = table[table["status"] != "ok"]
     if csv_path:
         write_table(table, Path(csv_path))
         click.echo(f"wrote {csv_path}")
+    click.echo(f"wrote {folder / 'sweep.parquet'}")
+    if not failed.empty:
+        first = failed.iloc[0]
+        raise InputError(f"policy {first['policy']} {first['status']}"
+                         + (f" (and {len(failed) - 1} more failed)" if len(failed) > 1 else ""))
+    _plot_and_report(folder, make_plot, make_report)
+
+
+def _plot_and_report(folder: Path, make_plot: bool, make_report: bool) -> None:
+    if make_plot:
+        from .plots import plot_results
+
+        paths = plot_results(folder)
+        for path in paths:
+            click.echo(f"wrote {path}")
+        if not paths:
+            click.echo("no figure applies to these results")
+    if make_report:
+        from .report import write_report
+
+        click.echo(f"wrote {write_report(folder)}")
 
 
 @cli.command()
@@ -509,14 +588,21 @@ def schema(out):
                                   "the workers must see the output folder.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Sweep folder (default: results/sweeps/<name>).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a scenario value for every point (after the file's set, before "
+                   "the axes), e.g. --set workload.samples=100.")
 @click.option("--no-resume", is_flag=True, help="Recompute points already in the folder.")
-def sweep(sweep_file, workers, scheduler, out_dir, no_resume):
+@click.option("--plot", "make_plot", is_flag=True, help="Also draw its figures (spaceverse plot).")
+@click.option("--report", "make_report", is_flag=True,
+              help="Also write its HTML report (spaceverse report).")
+def sweep(sweep_file, workers, scheduler, out_dir, overrides, no_resume, make_plot, make_report):
     """Run every point of a sweep file (grid or zip of scenario values); resumable."""
-    from .sweep import load_sweep, sweep_command
+    from .results import HEADLINE
+    from .sweep import axis_columns, load_sweep, sweep_command
 
     _out_folder(out_dir, "--out", "sweep")
-    total = len(load_sweep(sweep_file))
-    with _progress(total, "sweep points") as advance:
+    loaded = load_sweep(sweep_file, overrides)
+    with _progress(len(loaded), "sweep points") as advance:
         done_so_far = [0]
 
         def progress(done, total_, key):
@@ -524,17 +610,26 @@ def sweep(sweep_file, workers, scheduler, out_dir, no_resume):
                 advance(done - done_so_far[0])
             done_so_far[0] = done
 
-        table, folder = sweep_command(sweep_file, workers=workers, scheduler=scheduler,
+        table, folder = sweep_command(loaded, workers=workers, scheduler=scheduler,
                                       out_dir=out_dir, progress=progress, resume=not no_resume)
     failed = table[table["status"] != "ok"]
-    cols = [c for c in ("point", "policy", "seed", "status", "accuracy_all", "in_contact_mean_s",
-                        "offload_fraction") if c in table.columns]
-    _print_table(f"sweep {folder}: {len(table) - len(failed)} of {len(table)} points ok",
-                 table[cols], {"accuracy_all": "{:.2%}", "in_contact_mean_s": "{:.2f}",
-                               "offload_fraction": "{:.1%}"})
+    axes = [c for c in axis_columns(loaded.axes) if c in table.columns]
+    seed = ["seed"] if "seed" in loaded.axes else []
+    cols = list(dict.fromkeys(["point", *axes, *seed, "policy", "status", *HEADLINE, "pareto"]))
+    shown = _metric_cells(table[[c for c in cols if c in table.columns]], HEADLINE)
+    for axis in axes:  # long values (mappings, lists) cut to stay readable
+        shown[axis] = [v if len(str(v)) <= 40 else str(v)[:37] + "..." for v in shown[axis]]
+    _print_table(f"sweep {folder}: {len(table) - len(failed)} of {len(table)} points ok "
+                 f"({len(table.attrs.get('computed', []))} computed)", shown, {}, fit=True)
+    _legend(HEADLINE)
+    click.echo("  pareto: the point's policy setting is on the front of accuracy_every_answer "
+               "vs service_mean_s among points with the same other axes (means over seeds)")
+    _print_warnings([m for m in dict.fromkeys(
+        part for cell in table["warnings"] for part in str(cell or "").split("; ") if part)])
     for row in failed.itertuples():
         click.echo(f"point {row.point} failed: {row.error}", err=True)
     click.echo(f"wrote {folder / 'sweep.parquet'}")
+    _plot_and_report(folder, make_plot, make_report)
 
 
 @cli.command()
@@ -805,6 +900,107 @@ def traces_datasets():
         click.echo(f"{name:32s} {description}")
 
 
+# ---- spaceverse traces import: your own answers as a trace ---------------------------------
+
+
+@traces.command("import")
+@click.argument("source_file", metavar="FILE", type=click.Path(dir_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="Trace to write, NAME.parquet (NAME.json beside it; default: beside FILE).")
+@click.option("--task", help="Task of every row without a task cell (vqa, classification, yesno, "
+                             "mcq, detection, caption).")
+@click.option("--name", help="Trace name (default: the --out or FILE name).")
+@click.option("--models", metavar="ONBOARD,GROUND", help="The two models' names (metadata).")
+@click.option("--licence", help="Licence of the data (metadata; default: unspecified).")
+@click.option("--provenance", help="Where the answers come from, e.g. a citation (metadata).")
+def traces_import(source_file, out, task, name, models, licence, provenance):
+    """Check a CSV or Parquet file of two models' answers and write it as a trace.
+
+    The format is in README.md ("Inference: recorded traces"); every problem of the file is
+    listed, one line each (FILE:LINE: column: what is wrong), before anything is written.
+    """
+    from .inference.trace_import import TraceImportError, import_trace, target_of
+
+    pair = None
+    if models is not None:
+        pair = tuple(m.strip() for m in models.split(","))
+        if len(pair) != 2 or not all(pair):
+            raise click.BadParameter(f"{models!r}: expected two model names, ONBOARD,GROUND",
+                                     param_hint="--models")
+    if not Path(source_file).is_file():
+        raise click.BadParameter(f"{source_file}: no such file", param_hint="FILE")
+    try:
+        target = target_of(Path(source_file), out, name)
+    except InputError as exc:
+        raise click.BadParameter(str(exc), param_hint="--out") from None
+    _out_file(target, "--out", "trace", (".parquet",))
+    _out_file(target.with_suffix(".json"), "--out", "trace metadata")
+    try:
+        path, trace = import_trace(source_file, out=target, task=task, models=pair,
+                                   licence=licence, description=provenance)
+    except TraceImportError as exc:
+        for line in exc.lines():
+            click.echo(line, err=True)
+        raise InputError(exc.summary) from None
+    table, meta = trace.table, trace.meta
+    click.echo(f"wrote {path} ({len(table)} samples, {', '.join(meta['tasks'])}; accuracy "
+               f"onboard {table['onboard_score'].mean():.3f}, ground "
+               f"{table['ground_score'].mean():.3f})")
+    if meta.get("estimated"):
+        click.echo(f"estimated: {', '.join(meta['estimated'])} (see {path.with_suffix('.json')})")
+    absent = [c for c in meta["missing"] if c != "difficulty"]  # synthetic traces only
+    click.echo(f"not given: {', '.join(absent) or 'nothing'}")
+    if not licence:
+        logger.warning("no --licence: the metadata says 'unspecified'")
+
+
+# ---- spaceverse policies: every allocation policy and compressor, built-in and plugin ----
+
+
+def _param_kind(spec: dict) -> str:
+    kind = {"number": "number", "integer": "whole number", "boolean": "true/false",
+            "text": "text", "numbers": "list of numbers", "path": "path", "any": "any",
+            "choice": "one of " + ", ".join(spec.get("choices", []))}[spec["type"]]
+    return f"{kind} {spec['bounds']}" if spec.get("bounds") else kind
+
+
+@cli.command("policies")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def policies_command(as_json):
+    """List every allocation policy and compressor (built-in and plugin) with its parameters."""
+    import json
+
+    from .policies.registry import catalogue, layout_schema
+
+    data = catalogue()
+    layout = {n: p.as_dict() for n, p in layout_schema().items()}
+    if as_json:
+        click.echo(json.dumps({**data, "layout": layout}, indent=2))
+        return
+    titles = {"allocation": "Allocation policies (policy.allocation, parameters policy.params)",
+              "compression": "Compressors (policy.compression.method, parameters "
+                             "policy.compression.params)"}
+    for kind, title in titles.items():
+        click.echo(title)
+        for row in data[kind]:
+            source = row["source"] if row["source"] == "built-in" else \
+                f"plugin: {row['source']}, {row['entry_point']}"
+            click.echo(f"  {row['name']}  [{source}]")
+            if "error" in row:
+                click.echo(f"      error: {row['error']}")
+                continue
+            if row.get("description"):
+                click.echo(f"      {row['description']}")
+            for pname, spec in row["params"].items():
+                default = spec.get("default_text") or json.dumps(spec["default"])
+                click.echo(f"      {pname} = {default}  ({_param_kind(spec)}) "
+                           f"{spec['description']}".rstrip())
+        if kind == "allocation":
+            shown = ", ".join(f"{n} = {json.dumps(p['default'])}" for n, p in layout.items())
+            click.echo(f"  every allocation policy also takes {shown} (the decision points)")
+        click.echo("")
+
+
 @cli.command()
 def catalogs():
     """List the bundled TLE catalogs and ground-station networks."""
@@ -815,6 +1011,71 @@ def catalogs():
         click.echo(f"{name:28s} {path}")
     stations = load_station_catalog()
     click.echo(f"\nground stations: {len(stations)} in networks {', '.join(networks(stations))}")
+
+
+@cli.group()
+def runs():
+    """The results index: list, show and compare finished runs and sweeps."""
+
+
+@runs.command("list")
+@click.argument("folder", required=False, type=click.Path(file_okay=False))
+def runs_list(folder):
+    """Runs, sweeps and comparisons under FOLDER (default: results), newest first."""
+    from .results import HEADLINE, default_root, list_results
+
+    root = Path(folder) if folder else default_root()
+    if not root.is_dir():
+        raise click.BadParameter(f"{root}: no such results folder", param_hint="FOLDER")
+    table = list_results(root)
+    if table.empty:
+        click.echo(f"no runs or sweeps under {root}")
+        return
+    _print_table(f"{root}: {len(table)} result(s), newest first", table.astype(str), {},
+                 fit=True)
+    _legend(HEADLINE)
+    click.echo("  a sweep's metrics: the range over its finished points")
+
+
+@runs.command("show")
+@click.argument("run")
+@click.option("--results", "root", type=click.Path(file_okay=False),
+              help="Where to look for RUN given as an id (default: results).")
+def runs_show(run, root):
+    """A run's summary, every metric with what it counts (or a sweep's points)."""
+    import pandas as pd
+
+    from .results import default_root, resolve, show
+
+    info = show(resolve(run, Path(root) if root else default_root()))
+    _print_table("", pd.DataFrame(info["facts"], columns=["", info["kind"]]), {})
+    _print_table("", info["table"].astype(str), {})
+    _legend([m.name for m in info["definitions"]])
+    _print_warnings(info["warnings"])
+
+
+@runs.command("diff")
+@click.argument("run_a")
+@click.argument("run_b")
+@click.option("--results", "root", type=click.Path(file_okay=False),
+              help="Where to look for runs given as ids (default: results).")
+def runs_diff(run_a, run_b, root):
+    """What differs between two runs: their resolved scenarios, then their metrics."""
+    from .results import default_root, diff, resolve
+
+    base = Path(root) if root else default_root()
+    a, b = resolve(run_a, base), resolve(run_b, base)
+    result = diff(a, b)
+    click.echo(f"A: {a}\nB: {b}")
+    if result["scenario"].empty:
+        click.echo("scenario: no difference")
+    else:
+        _print_table("scenario differences", result["scenario"], {})
+    if result["metrics"].empty:
+        click.echo("metrics: no difference")
+    else:
+        _print_table("metric differences (B - A)", result["metrics"], {})
+        _legend([m.name for m in result["definitions"]])
 
 
 from .view.command import view as _view  # noqa: E402  (spaceverse view RESULTS)

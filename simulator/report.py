@@ -7,8 +7,10 @@ are no scripts, web fonts or links to fetch.  It shows
 * a SYNTHETIC banner when any result comes from a synthetic trace (and a
   MODELLED ACCURACY banner when accuracies come from a compression accuracy
   model rather than recorded answers);
-* the summary tables (``summary.json`` of a run; ``sweep.parquet`` of a sweep,
-  with means and standard deviations over seeds per policy);
+* the warnings about degenerate results (:mod:`simulator.results.degenerate`);
+* the summary tables (every metric of a run, named and defined as in
+  :data:`simulator.results.METRICS`; ``sweep.parquet`` of a sweep, with means and
+  standard deviations over seeds per policy) and the metric definitions;
 * every figure (made with :func:`simulator.plots.plot_results` if the folder
   has no ``figures/`` yet);
 * the resolved scenario YAML (escaped), the trace's provenance (source,
@@ -46,6 +48,8 @@ padding-bottom:.2em;margin-top:1.6em}
 .banner{padding:.6em 1em;margin:1em 0;font-weight:bold;border-radius:4px}
 .synthetic{background:#fde2e1;border:2px solid #d62728;color:#8b1a1a}
 .modelled{background:#fff4d6;border:2px solid #e6a100;color:#6b4d00}
+.warn{background:#eef3fb;border:2px solid #4a72b0;color:#1f3b66;font-weight:normal}
+.warn ul{margin:.3em 0 0 1.2em;padding:0}
 table{border-collapse:collapse;font-size:.85em;margin:.6em 0}
 th,td{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
 th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -91,25 +95,28 @@ CAPTIONS = {
                                "altitude.",
 }
 
-_RUN_METRICS = [
+#: Facts of a run shown above its metrics: summary.json key -> label.
+_RUN_FACTS = [
     ("policy", "policy"), ("compression", "compression"), ("trace", "trace"),
-    ("samples", "samples"), ("finished", "finished (onboard + ground)"),
-    ("status", "status counts"), ("accuracy", "accuracy (finished samples)"),
-    ("accuracy_all_samples", "accuracy (all samples, unfinished = 0)"),
-    ("offload_fraction", "offloaded share"), ("in_contact_latency_s", "in-contact latency (s)"),
-    ("end_to_end_latency_s", "end-to-end latency (s)"),
-    ("wait_contact_s_mean_offloaded", "mean wait for contact, offloaded (s)"),
-    ("bytes_raw", "bytes captured"), ("bytes_sent", "bytes sent"),
+    ("samples", "samples simulated"), ("train_samples", "training pool (rows, never simulated)"),
+    ("status", "status counts"), ("wait_contact_s_mean_offloaded",
+                                  "mean wait for contact, offloaded (s)"),
     ("transmission_s", "transmission time, total (s)"),
-    ("contact_windows", "contact windows"), ("satellites", "satellites"),
-    ("stations", "ground stations"), ("seed", "seed"), ("start_utc", "start (UTC)"),
-    ("horizon_s", "horizon (s)"), ("synthetic", "synthetic trace"),
+    ("seed", "seed"), ("start_utc", "start (UTC)"), ("horizon_s", "horizon (s)"),
+    ("preset", "model preset"), ("synthetic", "synthetic trace"),
     ("score_modelled", "modelled accuracy"), ("version", "written by spaceverse"),
 ]
 
-_SWEEP_SHOWN = ["status", "policy", "compression", "trace", "accuracy", "accuracy_all",
+#: Columns of the every-point table of a sweep report (after its axes).
+_SWEEP_SHOWN = ["status", "policy", "compression", "trace", "accuracy_every_answer",
+                "accuracy_all_samples", "accuracy_finished_samples", "service_mean_s",
                 "in_contact_mean_s", "in_contact_p95_s", "end_to_end_mean_s", "offload_fraction",
-                "offloaded", "compression_ratio", "synthetic", "score_modelled", "error"]
+                "offloaded", "compression_ratio", "pareto", "synthetic", "score_modelled",
+                "warnings", "error"]
+#: Metrics averaged over seeds in a sweep report.
+_SWEEP_MEANS = ["accuracy_every_answer", "accuracy_all_samples", "accuracy_finished_samples",
+                "service_mean_s", "in_contact_mean_s", "end_to_end_mean_s", "offload_fraction",
+                "compression_ratio"]
 
 
 # --------------------------------------------------------------------------- formatting
@@ -208,6 +215,22 @@ def _img(path: Path) -> str:
     caption = CAPTIONS.get(path.stem, path.stem.replace("_", " "))
     return (f'<figure><img alt="{_esc(path.stem)}" src="data:image/png;base64,{data}">'
             f"<figcaption><b>{_esc(path.name)}</b>: {_esc(caption)}</figcaption></figure>")
+
+
+def _warnings_html(messages: list[str]) -> str:
+    """The warnings about degenerate results, as one banner (nothing when there are none)."""
+    if not messages:
+        return ""
+    items = "".join(f"<li>{_esc(m)}</li>" for m in messages)
+    return (f'<div class="banner warn"><b>WARNINGS: degenerate results</b> (read the numbers '
+            f"with these in mind)<ul>{items}</ul></div>")
+
+
+def _definitions(names=None) -> str:
+    """The metric definition table (:func:`simulator.results.definitions_table`)."""
+    from .results import definitions_table
+
+    return "<h2>Metric definitions</h2>" + _table(definitions_table(names))
 
 
 def _banners(synthetic: bool, modelled: bool) -> str:
@@ -342,18 +365,14 @@ def _interactive(folder: Path) -> list[str]:
 
 
 def _run_sections(folder: Path, staging: Path | None = None) -> tuple[str, str, bool, bool]:
-    from .plots import read_run_summary, read_table_file
+    from .results import (METRIC_LIST, format_value, read_run_summary, run_metrics,
+                          warnings_for)
 
     summary = read_run_summary(folder / "summary.json")
-    read_table_file(folder / "samples.parquet", "samples table")  # damaged: say so first
+    values = run_metrics(folder)  # a damaged samples table is said first
     synthetic = _truthy(summary.get("synthetic", False))
     modelled = _truthy(summary.get("score_modelled", False))
-    status = _mapping(summary.get("status"))
     derived = dict(summary)
-    try:
-        derived["finished"] = int(status.get("onboard", 0)) + int(status.get("ground", 0))
-    except (TypeError, ValueError):
-        derived["finished"] = None
     policy = summary.get("policy") or {}
     comp = summary.get("compression") or {}
     if isinstance(policy, dict):
@@ -362,8 +381,12 @@ def _run_sections(folder: Path, staging: Path | None = None) -> tuple[str, str, 
     derived["compression"] = comp.get("method") if isinstance(comp, dict) else comp
     trace = summary.get("trace") or {}
     derived["trace"] = trace.get("name") if isinstance(trace, dict) else trace
-    pairs = [(label, derived.get(key)) for key, label in _RUN_METRICS if key in derived]
-    body = ["<h2>Summary</h2>", _kv_table(pairs),
+    pairs = [(label, derived.get(key)) for key, label in _RUN_FACTS if key in derived]
+    metrics = pd.DataFrame([{"metric": m.name, "value": format_value(m.name, values.get(m.name)),
+                             "unit": m.unit, "what it counts": m.what} for m in METRIC_LIST])
+    body = [_warnings_html(warnings_for(summary)), "<h2>Summary</h2>", _kv_table(pairs),
+            "<h2>Metrics</h2>", "<p>Each metric with what it counts "
+            "(<code>spaceverse runs show</code> prints the same table).</p>", _table(metrics),
             "<details><summary>Full summary.json</summary>",
             _kv_table(list(_flatten(summary))), "</details>"]
     scenario = folder / "scenario.yaml"
@@ -377,10 +400,11 @@ def _run_sections(folder: Path, staging: Path | None = None) -> tuple[str, str, 
 
 
 def _sweep_sections(folder: Path, staging: Path | None = None) -> tuple[str, str, bool, bool]:
-    from .plots import (_prepare, aggregate, ok_rows, provenance_flags, read_run_summary,
-                        read_table_file, sweep_axes)
+    from .plots import _prepare, aggregate, ok_rows, provenance_flags
+    from .results import (ACCURACIES, format_value, read_run_summary, read_sweep_table,
+                          sweep_axes, sweep_kind, warnings_for)
 
-    sweep = read_table_file(folder / "sweep.parquet", "sweep table")
+    sweep = read_sweep_table(folder)
     flags = provenance_flags(sweep)
     synthetic, modelled = "synthetic" in flags, "modelled accuracy" in flags
     axes = sweep_axes(sweep)
@@ -390,17 +414,18 @@ def _sweep_sections(folder: Path, staging: Path | None = None) -> tuple[str, str
         failed = pd.Series(failed, index=sweep.index)
     counts = (f"<p>{len(sweep)} points, {int((~failed).sum())} finished, {int(failed.sum())} "
               f"failed or missing; swept axes: {_esc(', '.join(axes) or 'none')}.</p>")
-    body = ["<h2>Summary</h2>", counts]
-    metrics = [m for m in ("accuracy", "accuracy_all", "in_contact_mean_s", "end_to_end_mean_s",
-                           "offload_fraction", "compression_ratio") if m in sweep.columns]
-    if "accuracy" in sweep.columns and (~failed).any():
+    body = [_warnings_html(warnings_for(sweep)), "<h2>Summary</h2>", counts]
+    metrics = [m for m in _SWEEP_MEANS if m in sweep.columns
+               and pd.to_numeric(sweep[m], errors="coerce").notna().any()]
+    accuracy = next((a for a in ACCURACIES if a in metrics), None)
+    if accuracy is not None and (~failed).any():
         try:
-            rows, _ = _prepare(sweep, ["accuracy"])
+            rows, _ = _prepare(sweep, [accuracy])
             agg = aggregate(rows, ["workload", "policy", "variant"], metrics)
             shown = agg[["workload", "policy", "variant", "n"]].copy()
             for m in metrics:
-                shown[m] = [f"{a:.4g} ± {s:.2g}" if np.isfinite(a) else ""
-                            for a, s in zip(agg[m], agg[f"{m}_std"])]
+                shown[m] = [f"{format_value(m, a)} ± {format_value(m, s)}" if np.isfinite(a)
+                            else "" for a, s in zip(agg[m], agg[f"{m}_std"])]
             body += ["<h3>Means ± standard deviation over seeds</h3>", _table(shown)]
         except InputError as exc:
             body.append(f"<p>No per-policy summary: {_esc(exc)}</p>")
@@ -409,7 +434,7 @@ def _sweep_sections(folder: Path, staging: Path | None = None) -> tuple[str, str
     columns = list(dict.fromkeys(columns))
     body += ["<details><summary>Every point (sweep.parquet)</summary>",
              _table(sweep[[c for c in columns if c in sweep.columns]], failed=failed),
-             "</details>"]
+             "</details>", _definitions()]
     body += ["<h2>Figures</h2>", _figures(folder, folder / "figures", staging)]
     body += _interactive(folder)
     yamls = sorted(list(folder.glob("*.yaml")) + list(folder.glob("*.yml")))
@@ -438,7 +463,8 @@ def _sweep_sections(folder: Path, staging: Path | None = None) -> tuple[str, str
              "<p>No run summaries found; traces: "
              + _esc(", ".join(sorted(set(sweep.get("trace", pd.Series(dtype=str)).dropna()
                                          .astype(str))))) + ".</p>"]
-    return f"Sweep {folder.name}", "".join(body), synthetic, modelled
+    kind = "Comparison" if sweep_kind(folder) == "compare" else "Sweep"
+    return f"{kind} {folder.name}", "".join(body), synthetic, modelled
 
 
 # --------------------------------------------------------------------------- entry point

@@ -18,10 +18,15 @@ two rules, kept here (this module imports nothing from the project but
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import InputError
+
+
+#: ``dotted.field[0].path: message``: a message that names its own field.
+_FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w-]*(?:\.[\w-]+|\[\d+\])+): ")
 
 
 @contextmanager
@@ -38,9 +43,18 @@ def field(scenario, path: str):
         if getattr(exc, "problems", None) or not hasattr(scenario, "input_error"):
             raise
         message = str(exc)
-        if message.startswith(path + ": "):
-            message = message[len(path) + 2:]
-        raise scenario.input_error(path, message) from None
+        where = path
+        # a message naming a more precise field of the same block (``policy.params.tau:
+        # ...``) is reported at that field's own line
+        named = getattr(exc, "field", None)
+        match = _FIELD_PREFIX.match(message)
+        if isinstance(named, str) and named.split(".")[0] == path.split(".")[0]:
+            where = named
+        elif match and match.group(1).split(".")[0] == path.split(".")[0]:
+            where = match.group(1)
+        if message.startswith(where + ": "):
+            message = message[len(where) + 2:]
+        raise scenario.input_error(where, message) from None
 
 
 def resolve_path(text: str, scenario) -> str:

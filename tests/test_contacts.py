@@ -92,8 +92,9 @@ def _random_pairs(n_pairs: int, seed: int):
 def test_matches_skyfield_find_events_on_random_real_pairs():
     """>= 200 random satellite-station pairs from real catalogs over 24 h.
 
-    Every rise and set matches Skyfield's within 1 s; no pass of 20 s or more is
-    missed or invented.  Where the two disagree about a pass's existence, a dense
+    Every rise and set matches Skyfield's within 0.5 s (Skyfield's own root finder
+    is the coarser of the two: ours are exact roots, see the next test); no pass of
+    20 s or more is missed or invented.  Where the two disagree about a pass's existence, a dense
     0.5 s altitude scan with Skyfield decides (and must side with us).
     """
     pairs = _random_pairs(240, seed=20261126)
@@ -123,7 +124,7 @@ def test_matches_skyfield_find_events_on_random_real_pairs():
                 used.add(near.index[0])
                 d_rise = abs(row.rise_s - lo)
                 d_set = abs(row.set_s - hi)
-                assert d_rise <= 1.0 and d_set <= 1.0, (sat.name, station.name, lo, hi,
+                assert d_rise <= 0.5 and d_set <= 0.5, (sat.name, station.name, lo, hi,
                                                         row.rise_s, row.set_s)
                 worst = max(worst, d_rise, d_set)
                 matched += 1
@@ -138,7 +139,7 @@ def test_matches_skyfield_find_events_on_random_real_pairs():
                 skyfield_missed.append((sat.name, station.name, row.duration_s))
     assert checked >= 200
     assert matched >= 500, matched
-    assert worst <= 1.0
+    assert worst <= 0.5
     # Record of the comparison, visible with -s.
     print(f"\n{checked} pairs, {matched} passes matched, worst rise/set difference "
           f"{worst:.3f} s, passes Skyfield missed (confirmed by dense scan): {len(skyfield_missed)}")
@@ -158,9 +159,9 @@ def test_rise_set_are_exact_roots_of_the_elevation():
             continue
         t = np.concatenate([mine.rise_s, mine.set_s])
         alt = _dense_altitude(sat, station, start, t)
-        assert np.max(np.abs(alt - 12.0)) < 2e-3  # degrees; ~0.03 s of motion at most
+        assert np.max(np.abs(alt - 12.0)) < 1e-6  # degrees: roots of the SGP4 elevation
         peak = _dense_altitude(sat, station, start, mine.culmination_s.to_numpy())
-        assert np.allclose(peak, mine.max_elevation_deg, atol=2e-3)
+        assert np.allclose(peak, mine.max_elevation_deg, rtol=0, atol=1e-6)
 
 
 def test_windows_open_at_the_ends_are_clipped_and_flagged():
@@ -372,8 +373,10 @@ def test_kernels_agree_on_grid_states_and_events():
     e1 = contact_search.screen(r1, v1, valid, 0, geo, "numba")
     e2 = contact_search.screen(r2, v2, valid, 0, geo, "numpy")
     assert len(e1[0]) > 1000
+    o1 = np.lexsort((e1[3], e1[1], e1[0]))
+    o2 = np.lexsort((e2[3], e2[1], e2[0]))
     for x, y in zip(e1, e2):
-        assert np.array_equal(x, y)
+        assert np.array_equal(x[o1], y[o2])
 
 
 def load_catalog_stations():

@@ -192,15 +192,17 @@ def test_failing_point_is_recorded_and_retried(tmp_path, monkeypatch):
     assert error.startswith(f"{path}:5: axes.policy.allocation[1]: unknown policy "
                             "'no-such-policy'") and "\n" not in error
     assert frame.loc[0, "error"] == "" and frame.loc[1, "run_dir"] == ""
-    assert pd.isna(frame.loc[1, "accuracy"]) and pd.isna(frame.loc[1, "samples"])
+    assert pd.isna(frame.loc[1, "accuracy_every_answer"]) and pd.isna(frame.loc[1, "samples"])
     assert list(frame.columns) == COLUMNS[:5] + ["policy.allocation"] + COLUMNS[5:]
     ok = frame.loc[0]
     assert ok["policy"] == "ground-only" and ok["samples"] == 60 and ok["offloaded"] == 60
     assert ok["synthetic"] and ok["trace"].startswith("synthetic") and ok["satellites"] == 3
     assert ok["compression_ratio"] == 1.0 and ok["wall_s"] > 0
     summary = json.loads((out / ok["run_dir"] / "summary.json").read_text())
-    assert ok["accuracy"] == summary["accuracy"] and ok["finished"] == (
-        summary["status"]["onboard"] + summary["status"]["ground"])
+    for name in ("accuracy_finished_samples", "accuracy_all_samples", "accuracy_every_answer"):
+        assert ok[name] == summary[name]  # one name for one metric, table and summary alike
+    assert ok["finished"] == summary["status"]["onboard"] + summary["status"]["ground"]
+    assert ok["training_pool_rows"] == summary["train_samples"] and ok["warnings"] == ""
     assert pd.isna(ok["onboard_only_latency_mean_s"]) and frame.loc[2, "offloaded"] == 0
     assert frame.loc[2, "onboard_only_latency_mean_s"] > 0 and pd.isna(frame.loc[2, "tx_s_mean"])
     assert (out / "sweep.yaml").exists() and pd.read_parquet(out / "sweep.parquet").equals(frame)

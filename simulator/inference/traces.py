@@ -5,6 +5,9 @@ one row per sample with everything a backend would have produced -- both
 models' answers, their task scores, how many tokens they generated, the image
 size and bytes.  Recorded real traces are preferred; synthetic ones (see
 :mod:`simulator.inference.synthetic`) say so in their metadata and file name.
+Your own recordings -- a CSV or Parquet file of two models' answers -- become a
+trace with :func:`simulator.inference.trace_import.import_trace` (``spaceverse
+traces import``), which checks every cell first and computes the scores.
 
 On disk a trace is two files side by side:
 

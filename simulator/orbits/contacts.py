@@ -161,8 +161,9 @@ def find_contacts(
     processes share the satellites (default: the number of CPUs, one for small jobs);
     ``progress`` is called with the number of satellites finished after each chunk.
     Jobs under ``min_parallel_samples`` satellite x grid-time samples run in-process.
-    ``kernel`` picks the screening implementation ("numba" or "numpy"; default
-    :data:`contact_search.KERNEL`) -- both give identical windows.
+    ``kernel`` picks the screening implementation ("numba" or "numpy"; by default
+    numba for large jobs when installed, see :func:`contact_search.choose_kernel`) --
+    both give identical windows.
     Returns a table with :data:`WINDOW_COLUMNS`, sorted by rise time.
     """
     global _JOB
@@ -179,10 +180,10 @@ def find_contacts(
         raise InputError(f"duration must be positive, got {duration_s} s")
     duration_s = float(duration_s)
     step_s = float(step_s)
-    kernel = kernel or _search.KERNEL
+    n_cells = max(1, int(np.ceil(duration_s / step_s - 1e-9)))
+    kernel = kernel or _search.choose_kernel(len(orbits) * n_cells * len(stations))
     if not _search.kernel_available(kernel):
         raise InputError(f"contact search kernel {kernel!r} is not available")
-    n_cells = max(1, int(np.ceil(duration_s / step_s - 1e-9)))
     clock = EarthClock(start)
     clock.prepare(-step_s, (n_cells + 2) * step_s)
     st = _search.StationArrays.of(stations)
@@ -192,8 +193,9 @@ def find_contacts(
         workers = 1
     size = _chunk_size(n_cells + 1, len(orbits), workers)
     bounds = [(lo, min(lo + size, len(orbits))) for lo in range(0, len(orbits), size)]
-    _search.warm_up(kernel)
     parts = []
+    # The compiled kernel is loaded where it runs: in this process, or in each worker
+    # (in parallel, and this process stays lean).
     if workers <= 1 or len(bounds) == 1:
         for lo, hi in bounds:
             parts.append(_chunk_windows(orbits, st, clock, step_s, duration_s, kernel, lo, hi))
@@ -214,40 +216,59 @@ def find_contacts(
 
 
 def _build_table(orbits, st, start, parts) -> pd.DataFrame:
-    """The window table, built once from the chunks' arrays."""
+    """The window table, built once from the chunks' arrays, one column at a time (so
+    the peak memory is the table plus one column, whatever the span)."""
+    import pyarrow as pa
+
     parts = [p for p in parts if len(p.sat)]
     if not parts:
         return _empty_table()
-    cat = {f: np.concatenate([getattr(p, f) for p in parts])
-           for f in ("sat", "station", "rise", "set", "culm", "max_el_deg", "open_start", "open_end")}
+
+    def column(field):  # concatenated, and let go of in the parts
+        out = np.concatenate([getattr(p, field) for p in parts])
+        for p in parts:
+            setattr(p, field, None)
+        return out
+
+    rise = column("rise")
+    sat = column("sat")
+    station = column("station")
     station_rank = np.argsort(np.argsort(np.array(st.names, dtype=object), kind="stable"),
                               kind="stable")
-    order = np.lexsort((station_rank[cat["station"]], cat["sat"], cat["rise"]))
-    cat = {k: v[order] for k, v in cat.items()}
-    names = np.array([o.name for o in orbits], dtype=object)
-    ids = np.array([o.norad_id for o in orbits], dtype=np.int64)
-    stnames = np.array(st.names, dtype=object)
+    order = np.lexsort((station_rank[station], sat, rise))
+    rise = rise[order]
+    sat = sat[order]
+    station = station[order]
     t0 = pd.Timestamp(start)
+    str_dtype = pd.Series(np.array(["x"], dtype=object)).astype(str).dtype  # as _typed makes
 
-    def utc(seconds):
-        return t0 + pd.to_timedelta(seconds, unit="s")
+    def text(values, index):  # strings gathered by pyarrow, no Python objects per row
+        taken = pa.array(values, type=pa.large_string()).take(pa.array(index))
+        return pd.array(taken, dtype=str_dtype)
 
-    table = pd.DataFrame({
-        "satellite": names[cat["sat"]],
-        "norad_id": ids[cat["sat"]],
-        "station": stnames[cat["station"]],
-        "rise_utc": utc(cat["rise"]),
-        "set_utc": utc(cat["set"]),
-        "duration_s": cat["set"] - cat["rise"],
-        "max_elevation_deg": cat["max_el_deg"],
-        "culmination_utc": utc(cat["culm"]),
-        "rise_s": cat["rise"],
-        "set_s": cat["set"],
-        "culmination_s": cat["culm"],
-        "open_at_start": cat["open_start"],
-        "open_at_end": cat["open_end"],
-    })
-    return _typed(table)
+    def utc(seconds):  # pandas' conversion, in slices (it makes several full-size temporaries)
+        ns = np.empty(len(seconds), dtype=np.int64)
+        for i in range(0, len(seconds), 1 << 17):
+            ns[i:i + (1 << 17)] = (t0 + pd.to_timedelta(seconds[i:i + (1 << 17)], unit="s")).asi8
+        return pd.array(ns.view("M8[ns]"), dtype=pd.DatetimeTZDtype("ns", "UTC"))
+
+    data = {"satellite": text([o.name for o in orbits], sat),
+            "norad_id": np.array([o.norad_id for o in orbits], dtype=np.int64)[sat],
+            "station": text(list(st.names), station),
+            "rise_utc": utc(rise)}
+    del sat, station
+    set_ = column("set")[order]
+    data["set_utc"] = utc(set_)
+    data["duration_s"] = set_ - rise
+    data["max_elevation_deg"] = column("max_el_deg")[order]
+    culm = column("culm")[order]
+    data["culmination_utc"] = utc(culm)
+    data["rise_s"] = rise
+    data["set_s"] = set_
+    data["culmination_s"] = culm
+    data["open_at_start"] = column("open_start")[order]
+    data["open_at_end"] = column("open_end")[order]
+    return pd.DataFrame(data, copy=False)
 
 
 def _empty_table() -> pd.DataFrame:

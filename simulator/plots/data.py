@@ -13,6 +13,12 @@ policy, split in two:
 
 Rows then differ only by seed within (workload, preset, policy, series, knob),
 which is what :func:`aggregate` averages over.
+
+Reading run and sweep folders, the metrics and the Pareto front belong to
+:mod:`simulator.results`; the names here (:func:`read_table_file`,
+:func:`read_run_summary`, :func:`pareto_mask`, ...) are its functions.  A sweep
+table read here carries today's metric names *and*, for the figure code that
+still asks for them, the older names as copies (:func:`figure_columns`).
 """
 
 from __future__ import annotations
@@ -26,17 +32,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import results as _results
 from ..errors import InputError
+from ..results import (SUMMARY_TYPES, pareto_mask, read_json_file,  # noqa: F401 - re-exported
+                       read_run_summary)
 from .style import STAGES, _ordered_policies, _policy_style, _truthy, provenance_flags
 
 logger = logging.getLogger("simulator.plots")
 
-#: Columns of ``sweep.parquet`` that are not swept axes.
-from ..sweep import COLUMNS as _SWEEP_COLUMNS  # noqa: E402
-
 SWEEP_META = ("point", "key", "status", "error", "run_dir")
-#: Every result column of sweep.parquet (one list, owned by the sweep module).
-SWEEP_METRICS = tuple(_SWEEP_COLUMNS)
+#: Every column of sweep.parquet that is not a swept axis (:data:`simulator.results.SWEEP_COLUMNS`),
+#: and the older names of its metrics.
+SWEEP_METRICS = tuple(_results.SWEEP_COLUMNS) + tuple(_results.COLUMN_LEGACY)
 ALTITUDE_AXIS = "constellation.walker.altitude_km"
 THRESHOLD_AXIS = "policy.params.threshold"
 POLICY_PARAMS = "policy.params"
@@ -351,30 +358,13 @@ def knob_range(pts: pd.DataFrame) -> str:
     return f"{first} → {last}"
 
 
-def pareto_mask(latency, accuracy) -> np.ndarray:
-    """True where no other point has lower-or-equal latency and higher-or-equal accuracy
-    with at least one strictly better (NaN points are never on the front).
-
-    >>> pareto_mask([1.0, 3.0, 4.0], [0.5, 0.7, 0.6]).tolist()
-    [True, True, False]
-    """
-    lat = np.asarray(latency, float)
-    acc = np.asarray(accuracy, float)
-    ok = np.isfinite(lat) & np.isfinite(acc)
-    mask = np.zeros(len(lat), dtype=bool)
-    for i in np.flatnonzero(ok):
-        better = ok & (lat <= lat[i]) & (acc >= acc[i]) & ((lat < lat[i]) | (acc > acc[i]))
-        mask[i] = not better.any()
-    return mask
-
-
 def pareto_front(points: pd.DataFrame, *, latency: str = "in_contact_mean_s",
                  accuracy: str = "accuracy", exclude: Sequence[str] = ("oracle",)) -> pd.DataFrame:
-    """The non-dominated rows among those whose ``policy`` is not in ``exclude``,
-    sorted by latency (accuracy then rises along the front)."""
-    cand = points[~points["policy"].isin(exclude)] if "policy" in points.columns else points
-    front = cand[pareto_mask(cand[latency], cand[accuracy])]
-    return front.sort_values([latency, accuracy], ascending=[True, False])
+    """The rows on the accuracy-latency front (:func:`simulator.results.pareto_front`, the
+    one definition), sorted by latency (accuracy then rises along the front): what a
+    figure draws."""
+    on = _results.pareto_front(points, accuracy=accuracy, latency=latency, exclude=exclude)
+    return points[on.to_numpy()].sort_values([latency, accuracy], ascending=[True, False])
 
 
 def compression_x(values) -> np.ndarray:
@@ -398,96 +388,26 @@ CONTACT_COLUMNS = ("satellite", "station", "rise_s", "set_s", "duration_s")
 TRANSMISSION_COLUMNS = ("satellite_index", "station_index", "start_s", "end_s", "bytes")
 
 
-def _reason(exc: BaseException) -> str:
-    """The first line of an exception's message (its type when it has none)."""
-    text = str(exc.strerror if isinstance(exc, OSError) and exc.strerror else exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
-
-
-def read_json_file(path, what: str = "results file") -> dict:
-    """The JSON object in ``path``, or a one-line :class:`InputError` naming the file.
-
-    A missing, unreadable, empty, truncated or non-JSON file, and one whose top
-    level is not an object, are all input errors (a damaged results folder).
-
-    >>> read_json_file("/no/such/summary.json", "run summary")
-    Traceback (most recent call last):
-    ...
-    simulator.errors.InputError: /no/such/summary.json: no such run summary
-    """
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such {what}") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, expected a {what} (JSON file)") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the {what} ({_reason(exc)})") from None
-    if not data.strip():
-        raise InputError(f"{path}: empty file, expected a {what} (JSON object)")
-    try:
-        value = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); expected a {what} "
-                         "(JSON object)") from None
-    except (ValueError, RecursionError) as exc:
-        raise InputError(f"{path}: damaged {what}, not valid JSON ({_reason(exc)}); "
-                         "truncated or overwritten?") from None
-    if not isinstance(value, dict):
-        raise InputError(f"{path}: damaged {what}: top level is {type(value).__name__}, "
-                         "expected a JSON object")
-    return value
-
-
-#: Fields of ``summary.json`` that figures and reports read, with the types they must have.
-SUMMARY_TYPES = {"trace": (dict,), "policy": (dict, str), "compression": (dict, str),
-                 "satellites": (list,), "stations": (list,), "horizon_s": (int, float),
-                 "run_id": (str,), "preset": (str,), "status": (dict,)}
-_TYPE_WORDS = {dict: "an object", str: "text", list: "a list", int: "a number", float: "a number"}
-
-
-def read_run_summary(path) -> dict:
-    """A run's ``summary.json`` (see :func:`read_json_file`) whose fields that figures read
-    have the right types; a damaged or hand-edited one is a one-line :class:`InputError`."""
-    summary = read_json_file(path, "run summary")
-    for key, types in SUMMARY_TYPES.items():
-        value = summary.get(key)
-        if value is None:
-            continue
-        ok = isinstance(value, types) and not isinstance(value, bool)
-        if ok and key == "horizon_s":
-            ok = math.isfinite(value) and value > 0
-        if not ok:
-            expected = " or ".join(dict.fromkeys(_TYPE_WORDS[t] for t in types))
-            shown = repr(value)
-            shown = shown if len(shown) <= 40 else shown[:37] + "..."
-            bound = " > 0" if key == "horizon_s" else ""
-            raise InputError(f"{path}: damaged run summary: {key} is {shown}; "
-                             f"expected {expected}{bound}")
-    return summary
+def figure_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """A sweep table with today's metric names (:func:`simulator.results.canonical_columns`)
+    and, beside them, copies under the older names (``accuracy``, ``accuracy_all``,
+    ``accuracy_service``) for the figure code that still asks for those."""
+    frame = _results.canonical_columns(frame)
+    missing = {old: new for old, new in _results.COLUMN_LEGACY.items()
+               if new in frame.columns and old not in frame.columns}
+    if missing:
+        frame = frame.assign(**{old: frame[new] for old, new in missing.items()})
+    return frame
 
 
 def read_table_file(path, what: str = "results table",
                     columns: Sequence[str] = ()) -> pd.DataFrame:
-    """The Parquet table in ``path``, or a one-line :class:`InputError` naming the file.
-
-    ``columns`` are columns the caller needs: a table without one of them is
-    damaged (or written by something else) and is an error too.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, expected a {what} (Parquet file)")
-    try:
-        frame = pd.read_parquet(path)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such {what}") from None
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a damaged file
-        raise InputError(f"{path}: damaged {what}, cannot read it as Parquet "
-                         f"({_reason(exc)})") from None
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InputError(f"{path}: damaged {what}: no column(s) {', '.join(missing)}")
+    """The Parquet table in ``path`` (:func:`simulator.results.read_table_file`: a one-line
+    :class:`InputError` for a damaged file); a sweep table (``sweep.parquet``) with
+    :func:`figure_columns`."""
+    frame = _results.read_table_file(path, what, columns)
+    if what == "sweep table" or Path(path).name == _results.SWEEP_TABLE:
+        frame = figure_columns(frame)
     return frame
 
 
@@ -523,23 +443,8 @@ def stage_means(samples: pd.DataFrame, *, offloaded_only: bool = True) -> dict[s
             if len(done) and col in done.columns else 0.0 for col, _, _ in STAGES}
 
 
-def _finite_mean(values) -> float:
-    v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(float)
-    v = v[np.isfinite(v)]
-    return float(v.mean()) if len(v) else float("nan")
-
-
-def service_columns(samples: pd.DataFrame) -> dict[str, float]:
-    """The sweep table's service columns for one run's ``samples.parquet``."""
-    offload = (samples["decision"].astype(str) == "offload").to_numpy()
-    out = {"service_mean_s": _finite_mean(samples.get("service_latency_s", np.nan)),
-           "offload_fraction": float(offload.mean()) if len(samples) else float("nan"),
-           "service_tx_s_mean": (_finite_mean(samples.loc[offload, "service_tx_s"])
-                                 if "service_tx_s" in samples.columns else float("nan"))}
-    for col in ("compress_s", "propagation_s", "ground_s"):
-        out[f"{col}_mean"] = (_finite_mean(samples.loc[offload, col])
-                              if col in samples.columns else float("nan"))
-    return out
+#: The service-latency columns of one run's sample log (:func:`simulator.results.service_breakdown`).
+service_columns = _results.service_breakdown
 
 
 def service_stages(frame: pd.DataFrame) -> pd.DataFrame:

@@ -18,9 +18,9 @@ stage the decision fell.  Policies here decide from the sample's own data
 seconds with the compute profile.
 
 Registered here: ``satellite-only``, ``ground-only`` and ``oracle``; the other
-built-ins register on import (below); policies of other installed packages are
-found by name through the ``spaceverse.policies`` entry-point group
-(:mod:`simulator.policies.registry`).
+built-ins register when :data:`REGISTRY` is first read; policies of other
+installed packages are found by name through the ``spaceverse.policies``
+entry-point group (:mod:`simulator.policies.registry`).
 """
 
 from __future__ import annotations
@@ -198,10 +198,59 @@ class Oracle(AllocationPolicy):
         return Plan(better.copy(), np.where(better, 0, ctx.final_stage))
 
 
+class _BuiltinRegistry(dict):
+    """The built-in allocation policies by name.
+
+    Policies defined in other modules (``baselines``: tabi, ai-rg; ``online``:
+    deadline-aware, buffer-aware; ``spaceverse``: spaceverse, spaceverse-g,
+    spaceverse-g-prime) add themselves when imported.  Those modules import this one,
+    so this one does not import them at module level (an import cycle): the registry
+    imports them the first time it is read.
+    """
+
+    _loaded = False
+
+    def _load(self) -> None:
+        if not self._loaded:
+            self._loaded = True  # first: the modules write into this dict while importing
+            from . import baselines, online, spaceverse  # noqa: F401
+
+    def __getitem__(self, key):
+        self._load()
+        return super().__getitem__(key)
+
+    def __contains__(self, key) -> bool:
+        self._load()
+        return super().__contains__(key)
+
+    def __iter__(self):
+        self._load()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._load()
+        return super().__len__()
+
+    def get(self, key, default=None):
+        self._load()
+        return super().get(key, default)
+
+    def keys(self):
+        self._load()
+        return super().keys()
+
+    def values(self):
+        self._load()
+        return super().values()
+
+    def items(self):
+        self._load()
+        return super().items()
+
+
 #: The built-in allocation policies (plugins: :mod:`simulator.policies.registry`).
-REGISTRY: dict[str, Callable[..., AllocationPolicy]] = {
-    cls.name: cls for cls in (SatelliteOnly, GroundOnly, Oracle)
-}
+REGISTRY: dict[str, Callable[..., AllocationPolicy]] = _BuiltinRegistry(
+    {cls.name: cls for cls in (SatelliteOnly, GroundOnly, Oracle)})
 
 
 def get_policy(name: str, params: dict | None = None) -> AllocationPolicy:
@@ -214,8 +263,3 @@ def get_policy(name: str, params: dict | None = None) -> AllocationPolicy:
 
     return build("allocation", name, params)
 
-
-# Policies defined in other modules register themselves on import.
-from . import baselines  # noqa: E402,F401  (tabi, ai-rg)
-from . import online as _online  # noqa: E402,F401  (deadline-aware, buffer-aware)
-from . import spaceverse as _spaceverse  # noqa: E402,F401  (spaceverse, spaceverse-g, spaceverse-g-prime)

@@ -128,6 +128,7 @@ import pandas as pd
 
 from ..errors import InputError
 from .allocation import REGISTRY, AllocationPolicy, Plan, PolicyContext
+from .registry import Param
 
 logger = logging.getLogger(__name__)
 
@@ -279,10 +280,17 @@ class Tabi(AllocationPolicy):
     """
 
     name = "tabi"
-    accepts = ("threshold", "weight")
     sends_full_image = True
+    validates_params = True
 
     DEFAULTS = {"threshold": 0.5, "weight": None}
+    params_schema = {
+        "threshold": Param("number", DEFAULTS["threshold"], "offload when the calibrated onboard "
+                           "confidence is below it", low=0, high=1),
+        "weight": Param("number", DEFAULTS["weight"], "fixed ensemble weight of the onboard "
+                        "answer", low=0, high=1,
+                        default_text="confidence-weighted c_s / (c_s + c_g)"),
+    }
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -397,13 +405,28 @@ class ActiveInferenceRG(AllocationPolicy):
     """Active inference with rewardless guidance and CEM planning (see the module docstring)."""
 
     name = "ai-rg"
-    accepts = ("latency_weight", "guidance_weight", "iterations", "population",
-               "elite_fraction", "batch", "count_contact_wait", "act")
     sends_full_image = True
+    validates_params = True
 
     DEFAULTS = {"latency_weight": 1.0 / 64.0, "guidance_weight": 0.01, "iterations": 30,
                 "population": 500, "elite_fraction": 0.1, "batch": 32,
                 "count_contact_wait": False, "act": "sample"}
+    params_schema = {
+        "latency_weight": Param("number", DEFAULTS["latency_weight"], "accuracy traded for one "
+                                "second of latency in the free energy", low=0),
+        "guidance_weight": Param("number", DEFAULTS["guidance_weight"], "weight of the entropy "
+                                 "(epistemic) bonus", low=0),
+        "iterations": Param("integer", DEFAULTS["iterations"], "CEM rounds per epoch", low=1),
+        "population": Param("integer", DEFAULTS["population"], "CEM candidates per round",
+                            low=2),
+        "elite_fraction": Param("number", DEFAULTS["elite_fraction"], "share of the candidates "
+                                "that refit the CEM distribution", low=0, high=1, low_open=True),
+        "batch": Param("integer", DEFAULTS["batch"], "samples per decision epoch", low=1),
+        "count_contact_wait": Param("boolean", DEFAULTS["count_contact_wait"], "count the mean "
+                                    "wait for a contact in the offload latency"),
+        "act": Param("choice", DEFAULTS["act"], "draw the action from the offload probability "
+                     "(sample) or threshold it at 0.5", choices=("sample", "threshold")),
+    }
 
     def __init__(self, **params: Any):
         super().__init__(**params)

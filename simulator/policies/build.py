@@ -56,10 +56,14 @@ def policies_from_scenario(scenario) -> Policies:
     """The scenario's :class:`Policies` (nothing trained yet)."""
     params = dict(scenario.policy.params)
     with field(scenario, "policy.params"):
-        points = int(params.get("stages", 2))
-        stage_tokens = int(params.get("stage_tokens", 16))
-        if points < 1 or stage_tokens < 1:
-            raise InputError("stages and stage_tokens must be integers >= 1")
+        layout = {}
+        for key, default in (("stages", 2), ("stage_tokens", 16)):
+            value = params.get(key, default)
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
+                raise InputError(f"policy.params.{key}: {value!r}; expected a whole number "
+                                 f"from 1 to 1000")
+            layout[key] = int(value)
+        points, stage_tokens = layout["stages"], layout["stage_tokens"]
     with field(scenario, "policy.allocation"):
         policy = get_policy(scenario.policy.allocation, params)
     with field(scenario, "policy.compression.method"):

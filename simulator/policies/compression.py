@@ -2,7 +2,10 @@
 
 A compression policy maps every sample to the bytes actually sent, the onboard
 seconds spent compressing, and the effect on the ground model's score
-(:class:`Compressed`).  Registered methods (``policy.compression.method``):
+(:class:`Compressed`).  Every method declares its parameters in ``params_schema``
+(``spaceverse policies`` lists them); compressors of other installed packages
+register through the ``spaceverse.compressors`` entry-point group
+(:mod:`simulator.policies.registry`).  Built-in methods (``policy.compression.method``):
 
 ``none``
     The raw image goes down as stored; the ground model sees it unchanged.
@@ -95,8 +98,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, did_you_mean, lookup
+from ..errors import InputError, did_you_mean
 from . import multiscale as ms
+from .registry import Param
 
 logger = logging.getLogger(__name__)
 
@@ -187,24 +191,39 @@ def apply_accuracy_model(scores, drop, rng: np.random.Generator) -> np.ndarray:
 
 
 class CompressionPolicy:
+    """Base class: subclasses set ``name``, ``params_schema`` and implement :meth:`apply`.
+
+    ``params_schema`` (name -> :class:`~simulator.policies.registry.Param`) declares the
+    parameters; ``accepts`` is derived from it.  The unknown-parameter rule is the
+    allocation policies' (:func:`~simulator.policies.registry.split_params`): a
+    parameter of another method is noted and ignored (the paper's ``alpha``, ``beta``
+    with ``none``), one that no method declares is an error.  Compressors of other
+    packages register through the ``spaceverse.compressors`` entry-point group.
+    """
+
     name = "base"
     accepts: tuple[str, ...] = ()
+    params_schema: dict = {}
+    #: True when ``__init__`` checks its own parameters (the schema is checked after it).
+    validates_params = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        from .registry import install_schema
+
+        install_schema(cls)  # normalise params_schema, derive accepts
 
     def __init__(self, **params: Any):
-        self.params = {k: v for k, v in params.items() if k in self.accepts}
-        unused = sorted(set(params) - set(self.accepts))
-        known = {p for policy in REGISTRY.values() for p in getattr(policy, "accepts", ())}
-        unknown = [k for k in unused if k not in known]
-        if unknown:
-            # Not a parameter of any compression method: a mistake, not a leftover.
-            name = unknown[0]
-            hint = did_you_mean(name, self.accepts) or did_you_mean(name, known)
-            raise InputError(f"policy.compression.params: unknown parameter {name!r} for "
-                             f"compression {self.name!r}{hint} (accepts: "
-                             f"{', '.join(self.accepts) or 'none'})")
-        if unused:  # parameters of another method (e.g. the paper's alpha, beta with none)
-            logger.info("policy.compression.params: %s not used by compression %r",
-                        ", ".join(unused), self.name)
+        from .registry import split_params
+
+        self.params = split_params("compression", self.name, self.accepts, params)
+
+    @property
+    def values(self) -> dict:
+        """The given parameters over the schema's defaults."""
+        from .registry import defaults_of
+
+        return {**defaults_of(type(self)), **self.params}
 
     def apply(self, samples: pd.DataFrame, rng: np.random.Generator) -> Compressed:  # pragma: no cover
         raise NotImplementedError
@@ -258,10 +277,38 @@ COMMON_PARAMS = ("regions", "format", "quality", "fill", "encode_s_per_mp", "att
 DEFAULT_ENCODE_S_PER_MP = {"png": 0.45, "jpeg": 0.01, "raw": 0.0}
 DEFAULT_ATTENTION_S = 0.05
 
+#: Parameters of every image method (``params_schema``; the defaults are ``_common_defaults``).
+COMMON_SCHEMA = {
+    "regions": Param("integer", 100, "regions the image is cut into (paper: 100)", low=1),
+    "format": Param("choice", "png", "encoding of what is sent (raw: the kept pixels as they are)",
+                    choices=("png", "jpeg", "jpg", "raw")),
+    "quality": Param("integer", 90, "JPEG quality", low=1, high=100),
+    "fill": Param("any", 0, "value of dropped pixels: 0-255, or one value per band"),
+    "encode_s_per_mp": Param("number", None, "onboard encoding seconds per megapixel sent",
+                             low=0, default_text="by format: png 0.45, jpeg 0.01, raw 0"),
+    "attention_s": Param("number", DEFAULT_ATTENTION_S,
+                         "onboard seconds of the attention pass (one CLIP ViT-B/16)", low=0),
+}
+#: The unguided methods spend no attention pass.
+_UNGUIDED_ATTENTION = Param("number", 0.0, "onboard seconds of an attention pass (none here)",
+                            low=0)
+#: Parameters of the attention-guided methods' region scores.
+SCORER_SCHEMA = {
+    "normalize": Param("choice", "minmax", "scaling of the region scores K before the thresholds",
+                       choices=ms.NORMALIZE),
+    "scorer": Param("choice", None, "region scores: clip (Eq. 2), boxes (ground truth), proxy",
+                    choices=ms.SCORERS, default_text="clip with clip_model_dir, else proxy"),
+    "clip_model_dir": Param("path", None, "a local CLIP checkpoint folder (scorer clip)"),
+    "clip_mode": Param("choice", "pooled", "CLIP region features: pooled or crops",
+                       choices=("pooled", "crops"), nullable=True),
+}
+
 
 class ImageCompression(CompressionPolicy):
     """Shared machinery of the image methods: parameters, calibration, cost and score model."""
 
+    validates_params = True
+    params_schema = COMMON_SCHEMA
     guided = True           # which accuracy curve (attention-guided selection or not)
     random = False          # whether the method draws random numbers per image
     defaults: ClassVar[dict[str, Any]] = {}
@@ -511,8 +558,15 @@ class MultiScale(ImageCompression):
     """Eq. 3: drop ``K < alpha``, downsample ``alpha <= K < beta``, keep ``K >= beta``."""
 
     name = "multi-scale"
-    accepts = COMMON_PARAMS + ("alpha", "beta", "max_factor", "normalize", "scorer",
-                               "clip_model_dir", "clip_mode")
+    params_schema = {
+        **COMMON_SCHEMA,
+        "alpha": Param("number", 0.35, "regions with K below it are dropped (Eq. 3)"),
+        "beta": Param("number", 0.55, "regions with alpha <= K < beta are downsampled, the "
+                                      "rest kept"),
+        "max_factor": Param("number", ms.DEFAULT_MAX_FACTOR, "largest downsampling factor",
+                            low=1),
+        **SCORER_SCHEMA,
+    }
     defaults: ClassVar[dict[str, Any]] = {"alpha": 0.35, "beta": 0.55, "max_factor": ms.DEFAULT_MAX_FACTOR,
                 "normalize": "minmax", "scorer": None, "clip_model_dir": None, "clip_mode": "pooled"}
 
@@ -539,7 +593,12 @@ class AttentionOnly(ImageCompression):
     """Drop regions below ``threshold``, keep the rest at full size (no multi-scale)."""
 
     name = "attention-only"
-    accepts = COMMON_PARAMS + ("threshold", "normalize", "scorer", "clip_model_dir", "clip_mode")
+    params_schema = {
+        **COMMON_SCHEMA,
+        "threshold": Param("number", 0.35, "regions with K below it are dropped, the rest kept "
+                                           "at full size"),
+        **SCORER_SCHEMA,
+    }
     defaults: ClassVar[dict[str, Any]] = {"threshold": 0.35, "normalize": "minmax", "scorer": None,
                 "clip_model_dir": None, "clip_mode": "pooled"}
 
@@ -564,7 +623,9 @@ class RandomMask(ImageCompression):
     name = "random-mask"
     guided = False
     random = True
-    accepts = COMMON_PARAMS + ("ratio",)
+    params_schema = {**COMMON_SCHEMA, "attention_s": _UNGUIDED_ATTENTION,
+                     "ratio": Param("number", 0.4, "fraction of the regions dropped at random",
+                                    low=0, high=1)}
     defaults: ClassVar[dict[str, Any]] = {"ratio": 0.4}
 
     def _resolve(self, cfg: dict) -> dict:
@@ -585,7 +646,10 @@ class UniformDownsample(ImageCompression):
 
     name = "uniform-downsample"
     guided = False
-    accepts = tuple(p for p in COMMON_PARAMS if p != "regions") + ("factor",)
+    params_schema = {**{k: v for k, v in COMMON_SCHEMA.items() if k != "regions"},
+                     "attention_s": _UNGUIDED_ATTENTION,
+                     "factor": Param("number", 2.0, "linear factor (each side divided by it)",
+                                     low=1)}
     defaults: ClassVar[dict[str, Any]] = {"factor": 2.0}
 
     def _resolve(self, cfg: dict) -> dict:
@@ -602,9 +666,17 @@ class UniformDownsample(ImageCompression):
         return stats
 
 
+#: The built-in compressors (plugins: :mod:`simulator.policies.registry`).
 REGISTRY: dict[str, Callable[..., CompressionPolicy]] = {
     p.name: p for p in (NoCompression, MultiScale, RandomMask, AttentionOnly, UniformDownsample)}
 
 
 def get_compression(method: str, params: dict | None = None) -> CompressionPolicy:
-    return lookup(REGISTRY, method, "policy.compression.method", "method")(**(params or {}))
+    """The compressor ``method`` (built-in, else a plugin), built with ``params``.
+
+    Its parameters are checked against its ``params_schema``; mistakes are one line
+    ``policy.compression.params.NAME: ...``.
+    """
+    from .registry import build
+
+    return build("compression", method, params)

@@ -65,6 +65,7 @@ from simulator.policies.allocation import (
     Plan,
     PolicyContext,
 )
+from simulator.policies.registry import Param
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,20 @@ class _ConfidencePolicy(AllocationPolicy):
     """Shared parts: parameters, training or loading the network, notes."""
 
     variant = "progressive"
-    accepts: tuple[str, ...] = ("tau", "checkpoint", "epochs", "hidden", "seed", "target")
+    validates_params = True
+    params_schema = {
+        "tau": Param("numbers", None, "one threshold per decision point: offload where g~_i < "
+                     "tau_i", low=0, high=1,
+                     default_text=f"the paper's {list(PAPER_TAU)} for stages = 2"),
+        "checkpoint": Param("path", None, "a saved network (spaceverse train confidence)",
+                            default_text="trained on the run's training pool (cached)"),
+        "epochs": Param("integer", DEFAULT_EPOCHS, "training epochs at most (early stopping)",
+                        low=1),
+        "hidden": Param("integer", DEFAULT_HIDDEN, "width of the shared MLP", low=1),
+        "seed": Param("integer", DEFAULT_SEED, "training seed", low=0),
+        "target": Param("choice", TARGETS[0], "Eq. 1 training target: agreement (the paper's "
+                        "per-task Simi) or minilm", choices=TARGETS),
+    }
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -331,7 +345,9 @@ class SpaceVerseG(_ConfidencePolicy):
 
     name = "spaceverse-g"
     variant = "g"
-    accepts = _ConfidencePolicy.accepts + ("threshold",)
+    params_schema = {**_ConfidencePolicy.params_schema,
+                     "threshold": Param("number", None, "offload at point 1 where g < threshold",
+                                        low=0, high=1, default_text="tau_1")}
 
     def _threshold(self, points: int) -> float:
         if "threshold" in self.params:
@@ -357,6 +373,10 @@ class SpaceVerseGPrime(SpaceVerseG):
 
     name = "spaceverse-g-prime"
     variant = "g-prime"
+    params_schema = {**SpaceVerseG.params_schema,
+                     "threshold": Param("number", None, "offload after the full onboard answer "
+                                        "where g' < threshold", low=0, high=1,
+                                        default_text="tau_I (the last)")}
 
     def _threshold(self, points: int) -> float:
         if "threshold" in self.params:
