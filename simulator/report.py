@@ -401,8 +401,8 @@ def _run_sections(folder: Path, staging: Path | None = None) -> tuple[str, str, 
 
 def _sweep_sections(folder: Path, staging: Path | None = None) -> tuple[str, str, bool, bool]:
     from .plots import _prepare, aggregate, ok_rows, provenance_flags
-    from .results import (ACCURACIES, format_value, read_run_summary, read_sweep_table,
-                          sweep_axes, sweep_kind, warnings_for)
+    from .results import (ACCURACIES, METRICS, format_value, read_run_summary,
+                          read_sweep_table, sweep_axes, sweep_kind, warnings_for)
 
     sweep = read_sweep_table(folder)
     flags = provenance_flags(sweep)
@@ -432,9 +432,13 @@ def _sweep_sections(folder: Path, staging: Path | None = None) -> tuple[str, str
     columns = ["point", *[a for a in axes if a in sweep.columns],
                *[c for c in _SWEEP_SHOWN if c in sweep.columns and c not in axes]]
     columns = list(dict.fromkeys(columns))
+    points = sweep[[c for c in columns if c in sweep.columns]].copy()
+    for name in points.columns:  # metrics as every table prints them (%, s)
+        if name in METRICS and not METRICS[name].unit.startswith(("samples", "bytes")):
+            points[name] = [format_value(name, v) if pd.notna(v) else None
+                            for v in points[name]]
     body += ["<details><summary>Every point (sweep.parquet)</summary>",
-             _table(sweep[[c for c in columns if c in sweep.columns]], failed=failed),
-             "</details>", _definitions()]
+             _table(points, failed=failed), "</details>", _definitions()]
     body += ["<h2>Figures</h2>", _figures(folder, folder / "figures", staging)]
     body += _interactive(folder)
     yamls = sorted(list(folder.glob("*.yaml")) + list(folder.glob("*.yml")))

@@ -154,3 +154,35 @@ def test_not_a_results_folder(tmp_path):
         write_report(tmp_path)
     with pytest.raises(InputError, match="no such results folder"):
         write_report(tmp_path / "nope")
+
+
+def test_run_report_names_and_defines_every_metric(run_folder, tmp_path):
+    from simulator.results import METRICS, format_value
+
+    folder = tmp_path / "run"
+    shutil.copytree(run_folder, folder)
+    text = render_report(folder)
+    summary = json.loads((folder / "summary.json").read_text())
+    plain = " ".join(re.sub(r"<[^>]+>", " ", text).split())
+    for name in ("accuracy_every_answer", "accuracy_all_samples", "accuracy_finished_samples"):
+        value = format_value(name, summary[name])
+        assert f"{name} {value} fraction (0-1) " in plain
+        assert html_escaped(METRICS[name].what) in text
+    assert "training pool (rows, never simulated)" in text
+
+
+def test_sweep_report_says_warnings_and_defines_metrics(run_folder, tmp_path):
+    folder = tmp_path / "sweep"
+    folder.mkdir()
+    shutil.copytree(run_folder, folder / "runs" / "p0")
+    table = sweep_table("runs/p0", synthetic=True).rename(
+        columns={"accuracy": "accuracy_finished_samples", "accuracy_all": "accuracy_all_samples"})
+    table["accuracy_every_answer"] = table["accuracy_all_samples"]
+    table["warnings"] = ["tabi offloaded 0 % of the samples: its decisions are "
+                         "satellite-only's"] + [""] * (len(table) - 1)
+    table.to_parquet(folder / "sweep.parquet", index=False)
+    text = render_report(folder)
+    assert "WARNINGS: degenerate results" in text
+    assert "its decisions are satellite-only&#x27;s" in text
+    assert "Metric definitions" in text and "accuracy_every_answer" in text
+    assert "55.00 % ± 0.00 %" in text  # formatted as every table formats it

@@ -128,7 +128,9 @@ def _sortable(key: str):
 
 
 def ok_rows(sweep: pd.DataFrame, needed: Sequence[str] = ()) -> pd.DataFrame:
-    """Rows of finished points with finite ``needed`` metrics."""
+    """Rows of finished points with finite ``needed`` metrics (a table with older metric
+    names is read with today's, :func:`figure_columns`)."""
+    sweep = figure_columns(sweep)
     keep = np.ones(len(sweep), dtype=bool)
     if "status" in sweep.columns:
         keep &= ~sweep["status"].astype(str).str.lower().isin(_FAILED).to_numpy()

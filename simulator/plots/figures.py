@@ -187,7 +187,8 @@ def _sweep_plan(folder: Path, out: Path) -> _Plan:
     fig9_reason = None if several or knob_swept else "one policy at one setting"
     plan.add("fig9", fig9_reason, lambda: fig9_accuracy_latency(sweep, stem["fig9"]))
     plan.add("fig9-e2e", fig9_reason, lambda: fig9_accuracy_latency(
-        sweep, stem["fig9-e2e"], latency="end_to_end_mean_s", accuracy="accuracy"))
+        sweep, stem["fig9-e2e"], latency="end_to_end_mean_s",
+        accuracy="accuracy_finished_samples"))
     plan.add("fig10", None if knob_swept else "no policy parameter (policy.params) swept",
              lambda: fig10_accuracy_vs_offloaded(sweep, stem["fig10"]))
     tabi_knob = bool(((prepared["policy"] == "tabi") & (prepared["knob"] != "")).any())

@@ -131,20 +131,23 @@ def _panel(agg: pd.DataFrame, preset: str, workload: str) -> pd.DataFrame:
 
 #: Axis labels of the accuracy columns of sweep.parquet.
 ACCURACY_LABELS = {
-    "accuracy_service": "accuracy (%, every sample answered)",
-    "accuracy_all": "accuracy (%, all samples, unfinished = 0)",
-    "accuracy": "accuracy (%, finished samples)",
+    "accuracy_every_answer": "accuracy (%, every sample answered)",
+    "accuracy_all_samples": "accuracy (%, all samples, unfinished = 0)",
+    "accuracy_finished_samples": "accuracy (%, finished samples)",
 }
 
 
 def accuracy_column(sweep: pd.DataFrame, accuracy: str | None) -> str:
-    """``accuracy`` if given, else the paper's view: ``accuracy_service`` (every sample
+    """``accuracy`` if given, else the paper's view: ``accuracy_every_answer`` (every sample
     gets its answer, as the service latency) when the table has it, else ``accuracy``."""
+    from .data import figure_columns
+
+    sweep = figure_columns(sweep)
     if accuracy is not None:
         return accuracy
-    if "accuracy_service" in sweep and sweep["accuracy_service"].notna().any():
-        return "accuracy_service"
-    return "accuracy"
+    if "accuracy_every_answer" in sweep and sweep["accuracy_every_answer"].notna().any():
+        return "accuracy_every_answer"
+    return "accuracy_finished_samples"
 
 
 def fig9_accuracy_latency(sweep: pd.DataFrame, path, *, latency: str | None = None,
