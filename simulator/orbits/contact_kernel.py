@@ -17,8 +17,16 @@ import math
 import numba
 import numpy as np
 
-from .contact_search import (AMBIGUOUS, D_FLOOR_KM, EPS_V_BASE, J2, MU_KM3_S2, OMEGA_E, PEAK, PHI,
-                             RE_KM, RISE, SET)
+# The constants of contact_search, repeated here on purpose: numba freezes them into
+# the compiled code, and its on-disk cache is invalidated by changes to *this* file
+# only.  tests/test_contacts.py checks that both lists agree.
+MU_KM3_S2 = 398600.8
+RE_KM = 6378.135
+J2 = 1.082616e-3
+OMEGA_E = 7.292115146706979e-5
+D_FLOOR_KM = 1.0
+EPS_V_BASE = 1e-4
+RISE, SET, PEAK, AMBIGUOUS = 0, 1, 2, 3
 
 def _screen_scalar(r, v, valid, k_first, n, H, basis, errf, sat, sta, cos_lam,
                    out_s, out_q, out_kind, out_m, out_tau, out_eps):
@@ -40,6 +48,8 @@ def _screen_scalar(r, v, valid, k_first, n, H, basis, errf, sat, sta, cos_lam,
     dnj = np.empty(n + 1)
     egj = np.empty(n + 1)
     egpj = np.empty(n + 1)
+    snj = np.empty(n + 1)
+    spd = np.empty(n + 1)
     count = 0
     for s in range(S):
         if not valid[s]:
@@ -106,6 +116,8 @@ def _screen_scalar(r, v, valid, k_first, n, H, basis, errf, sat, sta, cos_lam,
                                              + basis[2, j] * r1) + basis[3, j] * v1
                                 sub[j, 3 + a] = (basis[4, j] * (r0 - r1) + basis[5, j] * v0) \
                                     + basis[6, j] * v1
+                        spd[j] = math.sqrt((sub[j, 3] * sub[j, 3] + sub[j, 4] * sub[j, 4])
+                                           + sub[j, 5] * sub[j, 5])
                         er[j] = j4 * errf[0, j] + eps_v * errf[1, j]
                         if j == 0 or j == n:
                             ev[j] = eps_v
@@ -133,13 +145,15 @@ def _screen_scalar(r, v, valid, k_first, n, H, basis, errf, sat, sta, cos_lam,
                     gj[j] = sn - sin_m
                     gpj[j] = (vu - sn * dd) * inv
                     dnj[j] = dn
+                    snj[j] = sn
                     idl = 1.0 / max(dn - er[j], D_FLOOR_KM)
                     egj[j] = er[j] * idl
                     egpj[j] = (ev[j] + 3.0 * vmax * er[j] * idl) * idl
                 for j in range(n):
                     kind, tau = _classify(gj[j], gj[j + 1], gpj[j], gpj[j + 1], dnj[j], dnj[j + 1],
                                           egj[j], egj[j + 1], egpj[j], egpj[j + 1],
-                                          max(er[j], er[j + 1]), vmax, amax, hs, hh, h2_8)
+                                          max(er[j], er[j + 1]), snj[j], snj[j + 1], spd[j],
+                                          spd[j + 1], max(ev[j], ev[j + 1]), amax, hs, hh, h2_8)
                     if kind < 0:
                         continue
                     if count < cap:
@@ -218,15 +232,22 @@ def _accel(x, y, z, vx, vy):
     return ax, ay, az
 
 
-def _classify(ga, gb, gpa, gpb, dna, dnb, ega, egb, egpa, egpb, er2, vmax, amax, hs, hh, h2_8):
+def _classify(ga, gb, gpa, gpb, dna, dnb, ega, egb, egpa, egpb, er2, sa, sb, spa, spb, ev2,
+              amax, hs, hh, h2_8):
     """One sub-step: (-1, 0) clear or uneventful; (RISE|SET, tau) one root with its
     Hermite estimate; (PEAK, tau) a culmination inside a visible stretch; (AMBIGUOUS, 0).
 
     ``ega``/``egb`` bound the interpolation error of g at the ends, ``egpa``/``egpb``
-    that of g', ``er2`` the larger position error (km)."""
-    dcell = max(0.5 * (dna + dnb) - vmax * hh - er2, D_FLOOR_KM)
+    that of g', ``er2`` the larger position error (km); ``sa``/``sb`` are the sines of
+    the elevation and ``spa``/``spb`` the speeds at the ends, ``ev2`` the larger speed
+    error.  ``|g''| <= |a|/d + phi(s) v^2/d^2`` with ``d``, ``v``, ``|sin el| <= s``
+    bounded over the sub-step from its ends and ``phi(s) = s/2 + sqrt(1 + s^2/4)``."""
+    vloc = max(spa, spb) + ev2 + amax * hh
+    dcell = max(0.5 * (dna + dnb) - vloc * hh - er2, D_FLOOR_KM)
     inv = 1.0 / dcell
-    mm = (amax + PHI * vmax * vmax * inv) * inv
+    s_hi = min(max(abs(sa), abs(sb)) + max(ega, egb) + vloc * hh * inv, 1.0)
+    phi = 0.5 * s_hi + math.sqrt(0.25 * s_hi * s_hi + 1.0)
+    mm = (amax + phi * vloc * vloc * inv) * inv
     qq = mm * h2_8
     up = max(ga + ega, gb + egb, (ga + ega) + (gpa + egpa) * hh + qq,
              (gb + egb) - (gpb - egpb) * hh + qq)

@@ -6,7 +6,7 @@ times that are roots of the elevation computed from real SGP4 states.  Work goes
 in four steps, per chunk of satellites and per *block* of grid cells:
 
 1. **Coarse SGP4 grid.**  Positions and velocities at ``t_k = k H`` (``H`` = the
-   grid step, 240 s by default), always anchored at the start and padded to whole
+   grid step, 360 s by default), always anchored at the start and padded to whole
    cells, rotated into the Earth-fixed frame.  Blocks of :data:`BLOCK_CELLS` cells
    start at fixed multiples of ``H``, so memory is bounded for any span and no
    result depends on how long the search runs.
@@ -22,12 +22,14 @@ in four steps, per chunk of satellites and per *block* of grid cells:
 3. **Hermite screening** of the surviving cells on sub-steps of ``h = H / n``
    (about :data:`SUB_STEP_S`): the cubic Hermite interpolant of the two SGP4
    states gives ``g = sin(elevation) - sin(mask)`` and ``g'`` at every sub-step.
-   Between two sub-steps ``|g''| <= M = |a|/d + 1.62 v^2/d^2`` (``d`` a lower bound
-   on the range over the sub-step, ``v``/``|a|`` bounds on the Earth-fixed speed and
-   acceleration), so ``g`` is bounded above and below by ``g_j +- g'_j h/2 +- M
-   h^2/8`` from each end, widened by a bound on the interpolation error (fourth
-   derivative of the motion, plus the mismatch between SGP4's velocity and the
-   derivative of its positions, measured per cell).  Each sub-step is then
+   Between two sub-steps ``|g''| <= M = |a|/d + phi v^2/d^2`` with ``phi = s/2 +
+   sqrt(1 + s^2/4)`` (``d``, ``v``, ``|a|`` and ``s >= |sin(elevation)|`` bounded
+   over the sub-step from its ends: the range, speed and elevation change at most
+   at the speed and the rates these give), so ``g`` is bounded above and below by
+   ``g_j +- g'_j h/2 +- M h^2/8`` from each end, widened by a bound on the
+   interpolation error (fourth derivative of the motion, plus the mismatch between
+   SGP4's velocity and the derivative of its positions, measured per cell).  Each
+   sub-step is then
    provably *clear* (no visibility), *inside* (visible throughout; a culmination
    if ``g'`` turns from + to -), a *simple root* (provably monotone, certain signs
    at both ends: one rise or set), or *ambiguous*.  A pass shorter than the
@@ -84,8 +86,6 @@ OMEGA_E = 7.292115146706979e-5  # rad/s, as the TEME -> Earth-fixed velocity ter
 SUB_STEP_S = 20.0
 #: Grid cells per time block (memory: satellites x block x 48 bytes per array pair).
 BLOCK_CELLS = 90
-#: ``|d^2 sin(el)/dt^2| <= |a|/d + PHI v^2/d^2`` (max of sin^2 x + sin 2x is the golden ratio).
-PHI = 1.62
 #: Ranges are floored here (km) in the bounds, to keep them finite.
 D_FLOOR_KM = 1.0
 #: SGP4 velocity vs derivative of its positions: the part not seen by the per-cell check.
@@ -99,8 +99,8 @@ CV = 0.02
 #: Ambiguous sub-steps are bisected down to this length (seconds).
 H_MIN_S = 1e-3
 #: Newton steps stop below these (seconds); the last step is applied, leaving roots
-#: good to ~1e-7 s and culminations to ~1e-5 s (the peak value to ~1e-12).
-ROOT_TOL_S = 1e-3
+#: good to ~3e-7 s and culminations to ~1e-5 s (the peak value to ~1e-12).
+ROOT_TOL_S = 2e-3
 PEAK_TOL_S = 1e-2
 _MAX_NEWTON = 60
 
@@ -118,14 +118,16 @@ _compiled = None
 
 
 def numba_installed() -> bool:
-    """Whether numba can be imported (and is not turned off by ``SPACEVERSE_NUMBA=0``)."""
+    """Whether numba is installed (and not turned off by ``SPACEVERSE_NUMBA=0``); found
+    without importing it, so a process that only forks workers stays lean."""
     if os.environ.get("SPACEVERSE_NUMBA", "1").strip().lower() in ("0", "no", "false", "off"):
         return False
+    import importlib.util
+
     try:
-        import numba  # noqa: F401
-    except ImportError:
+        return importlib.util.find_spec("numba") is not None
+    except (ImportError, ValueError):
         return False
-    return True
 
 
 def kernel_available(name: str) -> bool:
@@ -433,11 +435,16 @@ def _start_time_np(m, n, H, tau, step):
     return np.minimum(np.maximum(tn, ta), tb)
 
 
-def _classify_np(ga, gb, gpa, gpb, dna, dnb, ega, egb, egpa, egpb, er2, vmax, amax, hs, hh, h2_8):
-    """Vectorised :func:`_classify`: (kind, tau) arrays, kind -1 for no event."""
-    dcell = np.maximum(0.5 * (dna + dnb) - vmax * hh - er2, D_FLOOR_KM)
+def _classify_np(ga, gb, gpa, gpb, dna, dnb, ega, egb, egpa, egpb, er2, sa, sb, spa, spb, ev2,
+                 amax, hs, hh, h2_8):
+    """Vectorised :func:`contact_kernel._classify`: (kind, tau) arrays, kind -1 for none."""
+    vloc = np.maximum(spa, spb) + ev2 + amax * hh
+    dcell = np.maximum(0.5 * (dna + dnb) - vloc * hh - er2, D_FLOOR_KM)
     inv = 1.0 / dcell
-    mm = (amax + PHI * vmax * vmax * inv) * inv
+    s_hi = np.minimum(np.maximum(np.abs(sa), np.abs(sb)) + np.maximum(ega, egb) + vloc * hh * inv,
+                      1.0)
+    phi = 0.5 * s_hi + np.sqrt(0.25 * s_hi * s_hi + 1.0)
+    mm = (amax + phi * vloc * vloc * inv) * inv
     qq = mm * h2_8
     up = _max4(ga + ega, gb + egb, (ga + ega) + (gpa + egpa) * hh + qq,
                (gb + egb) - (gpb - egpb) * hh + qq)
@@ -537,9 +544,12 @@ def _screen_numpy(r, v, valid, k_first, geo: Geometry):
         idl = 1.0 / np.maximum(dn - er, D_FLOOR_KM)
         eg = er * idl
         egp = (ev + 3.0 * vmax * er * idl) * idl
+        spd = np.sqrt((wx * wx + wy * wy) + wz * wz)
         kind, tau = _classify_np(g[:, :-1], g[:, 1:], gp[:, :-1], gp[:, 1:], dn[:, :-1], dn[:, 1:],
                                  eg[:, :-1], eg[:, 1:], egp[:, :-1], egp[:, 1:],
-                                 np.maximum(er[:, :-1], er[:, 1:]), vmax, amax, hs, hh, h2_8)
+                                 np.maximum(er[:, :-1], er[:, 1:]), sn[:, :-1], sn[:, 1:],
+                                 spd[:, :-1], spd[:, 1:], np.maximum(ev[:, :-1], ev[:, 1:]), amax,
+                                 hs, hh, h2_8)
         ci, j = np.nonzero(kind >= 0)
         if len(ci) == 0:
             continue
@@ -710,6 +720,10 @@ class _Evaluator:
         if second is None:
             g, gp, dn, _, _ = g_terms(r, v, st.p[q], st.u[q], st.sin_mask[q])
             return g, gp, dn
+        if second is True:  # (g, g', range, sin(el), speed), for the exact resolution
+            g, gp, dn, sn, _ = g_terms(r, v, st.p[q], st.u[q], st.sin_mask[q])
+            speed = np.sqrt((v[:, 0] * v[:, 0] + v[:, 1] * v[:, 1]) + v[:, 2] * v[:, 2])
+            return g, gp, dn, sn, speed
         g, gp, _, _, _ = g_terms(r, v, st.p[q], st.u[q], st.sin_mask[q])
         gpp = np.full(len(s), np.nan)
         if second.any():
@@ -725,21 +739,28 @@ class _Evaluator:
 
 def resolve_ambiguous(ev: _Evaluator, geo: Geometry, s, q, a, b, eps_v):
     """Bisect ambiguous sub-steps on SGP4 values until every piece is provably clear,
-    visible throughout or monotone (or shorter than :data:`H_MIN_S`).  Returns root
-    brackets (s, q, a, b, rising, guess) and peak brackets (s, q, a, b, guess)."""
+    visible throughout or monotone (or shorter than :data:`H_MIN_S`).  The bounds are
+    the screening's with exact end values (the only error left: SGP4's velocity
+    against the derivative of its positions, ``eps_v``).  Returns root brackets
+    (s, q, a, b, rising, guess) and peak brackets (s, q, a, b, guess)."""
     roots, peaks = [], []
     nn = len(s)
-    g2, gp2, dn2 = ev(np.concatenate([s, s]), np.concatenate([q, q]), np.concatenate([a, b]))
-    ga, gb, gpa, gpb, dna, dnb = g2[:nn], g2[nn:], gp2[:nn], gp2[nn:], dn2[:nn], dn2[nn:]
-    vmax = geo.sat[s, 3]
+    both = ev(np.concatenate([s, s]), np.concatenate([q, q]), np.concatenate([a, b]), second=True)
+    A = [x[:nn] for x in both]  # g, g', range, sin(el), speed at the left ends
+    B = [x[nn:] for x in both]  # ... at the right ends
     amax = geo.sat[s, 4]
     while len(s):
+        ga, gpa, dna, sa, va = A
+        gb, gpb, dnb, sb, vb = B
         hs = b - a
         hh = 0.5 * hs
         egpa = eps_v / np.maximum(dna, D_FLOOR_KM)
         egpb = eps_v / np.maximum(dnb, D_FLOOR_KM)
-        inv = 1.0 / np.maximum(0.5 * (dna + dnb) - vmax * hh, D_FLOOR_KM)
-        mm = (amax + PHI * vmax * vmax * inv) * inv
+        vloc = np.maximum(va, vb) + eps_v + amax * hh
+        inv = 1.0 / np.maximum(0.5 * (dna + dnb) - vloc * hh, D_FLOOR_KM)
+        s_hi = np.minimum(np.maximum(np.abs(sa), np.abs(sb)) + vloc * hh * inv, 1.0)
+        phi = 0.5 * s_hi + np.sqrt(0.25 * s_hi * s_hi + 1.0)
+        mm = (amax + phi * vloc * vloc * inv) * inv
         qq = mm * hs * hs / 8.0
         mh = mm * hh
         up = _max4(ga, gb, ga + (gpa + egpa) * hh + qq, gb - (gpb - egpb) * hh + qq)
@@ -767,16 +788,16 @@ def resolve_ambiguous(ev: _Evaluator, geo: Geometry, s, q, a, b, eps_v):
         split = rest & ~mono & ~tiny
         if not split.any():
             break
-        s, q, a, b, eps_v = s[split], q[split], a[split], b[split], eps_v[split]
-        ga, gpa, dna, gb, gpb, dnb = ga[split], gpa[split], dna[split], gb[split], gpb[split], dnb[split]
-        vmax, amax = vmax[split], amax[split]
+        s, q, a, b, eps_v, amax = s[split], q[split], a[split], b[split], eps_v[split], amax[split]
+        A = [x[split] for x in A]
+        B = [x[split] for x in B]
         mid = 0.5 * (a + b)
-        gm, gpm, dnm = ev(s, q, mid)
-        s, q, eps_v = np.concatenate([s, s]), np.concatenate([q, q]), np.concatenate([eps_v, eps_v])
-        vmax, amax = np.concatenate([vmax, vmax]), np.concatenate([amax, amax])
+        M = ev(s, q, mid, second=True)
+        s, q = np.concatenate([s, s]), np.concatenate([q, q])
+        eps_v, amax = np.concatenate([eps_v, eps_v]), np.concatenate([amax, amax])
         a, b = np.concatenate([a, mid]), np.concatenate([mid, b])
-        ga, gpa, dna = np.concatenate([ga, gm]), np.concatenate([gpa, gpm]), np.concatenate([dna, dnm])
-        gb, gpb, dnb = np.concatenate([gm, gb]), np.concatenate([gpm, gpb]), np.concatenate([dnm, dnb])
+        A = [np.concatenate([x, m]) for x, m in zip(A, M)]
+        B = [np.concatenate([m, x]) for x, m in zip(B, M)]
     return roots, peaks
 
 

@@ -4,7 +4,7 @@ A *contact window* is an interval during which a satellite stands at or above a
 station's minimum elevation.  :func:`find_contacts` finds all of them for every
 satellite x station pair; the algorithm lives in :mod:`simulator.orbits.contact_search`:
 
-1. **Coarse SGP4 grid** (240 s by default), anchored at the start, in blocks of
+1. **Coarse SGP4 grid** (360 s by default), anchored at the start, in blocks of
    whole cells at fixed multiples of the step: memory stays bounded for any span
    and constellation (chunks of satellites, in parallel worker processes).
 2. **Provable cell pre-filter** on the geocentric angle to the station, with a
@@ -62,7 +62,7 @@ WINDOW_COLUMNS = [
 ALGORITHM_VERSION = 2
 
 #: Default coarse SGP4 grid step (seconds); accuracy does not depend on it.
-DEFAULT_STEP_S = 240.0
+DEFAULT_STEP_S = 360.0
 
 
 @dataclass(frozen=True)

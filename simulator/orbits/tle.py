@@ -37,11 +37,13 @@ import fnmatch
 import hashlib
 import logging
 import math
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
+from sgp4 import __version__ as sgp4_version
 from sgp4.api import SGP4_ERRORS, Satrec
 
 from simulator.errors import InputError
@@ -49,18 +51,8 @@ from simulator.paths import tle_dir
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "ElementSet",
-    "Catalog",
-    "checksum",
-    "decode_satnum",
-    "parse_tle",
-    "read_tle_file",
-    "load_catalog",
-    "list_catalogs",
-    "filter_names",
-    "epoch_warnings",
-]
+__all__ = ["ElementSet", "Catalog", "checksum", "decode_satnum", "parse_tle", "read_tle_file",
+           "load_catalog", "list_catalogs", "filter_names", "epoch_warnings"]
 
 #: Length of line 1 and line 2 of a TLE, checksum digit included.
 LINE_LENGTH = 69
@@ -399,7 +391,7 @@ def _records(rows: list[tuple[int, str]], source: str,
         except _BadRecord as bad:
             if not lenient:
                 raise InputError(str(bad)) from None
-            logger.warning("%s", bad)
+            _note(logging.WARNING, "%s", bad)
             skipped += 1
             i += bad.consumed
     return elements, skipped
@@ -415,8 +407,8 @@ def _drop_duplicates(elements: list[ElementSet], source: str) -> list[ElementSet
     if len(best) == len(elements):
         return elements
     dropped = len(elements) - len(best)
-    logger.info("%s: dropped %d duplicate element set(s) (same NORAD id, older epoch)",
-                source, dropped)
+    _note(logging.INFO, "%s: dropped %d duplicate element set(s) (same NORAD id, older epoch)",
+          source, dropped)
     return [elements[index] for index in sorted(best.values())]
 
 
@@ -452,7 +444,8 @@ def parse_tle(text: str, source: str = "<string>", *, lenient: bool = False) -> 
         what = f"no valid TLE records ({skipped} bad skipped)" if skipped else "no TLE records found"
         raise InputError(f"{source}: {what}")
     if skipped:
-        logger.warning("%s: skipped %d bad record(s), kept %d", source, skipped, len(elements))
+        _note(logging.WARNING, "%s: skipped %d bad record(s), kept %d", source, skipped,
+              len(elements))
     return _drop_duplicates(elements, source)
 
 
@@ -483,7 +476,9 @@ def _read_bounded(path: Path) -> bytes:
 def read_tle_file(path: str | Path, *, lenient: bool = False) -> list[ElementSet]:
     """Read and parse one TLE file (see :func:`parse_tle`).
 
-    Errors name the file as it was given: ``tle/foo.tle: no such file``.
+    Errors name the file as it was given: ``tle/foo.tle: no such file``.  A parse is cached
+    in the process and on disk (``<cache>/tle``), keyed by the SHA-256 of the bytes, the
+    name, ``lenient``, this code and sgp4's version; a cache hit logs its messages again.
     """
     path = Path(path)
     data = _read_bounded(path)
@@ -491,12 +486,60 @@ def read_tle_file(path: str | Path, *, lenient: bool = False) -> list[ElementSet
         raise InputError(f"{path}: file is empty")
     if b"\0" in data:
         raise InputError(f"{path}: binary file, not TLE text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        logger.info("%s: not UTF-8, reading as Latin-1", path)
-        text = data.decode("latin-1")
-    return parse_tle(text, str(path), lenient=lenient)
+    key = (hashlib.sha256(data).hexdigest(), str(path), bool(lenient))
+    hit = _PARSED.pop(key, None) or _read_parsed(key)
+    for level, message in hit[1] if hit else ():
+        logger.log(level, "%s", message)
+    if hit is None:
+        _RECORDING.messages = messages = []
+        try:
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                _note(logging.INFO, "%s: not UTF-8, reading as Latin-1", path)
+                text = data.decode("latin-1")
+            hit = (tuple(parse_tle(text, str(path), lenient=lenient)), tuple(messages))
+        finally:
+            _RECORDING.messages = None
+        _write_parsed(key, hit)
+    _PARSED[key] = hit  # the most recently used last; at most _PARSED_MAX
+    if len(_PARSED) > _PARSED_MAX:
+        _PARSED.pop(next(iter(_PARSED)))
+    return list(hit[0])
+
+
+#: Parsed files kept in the process: key -> (elements, logged messages).
+_PARSED: dict[tuple, tuple[tuple[ElementSet, ...], tuple[tuple[int, str], ...]]] = {}
+_PARSED_MAX, _RECORDING, _EPOCH0 = 4, threading.local(), datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _note(level: int, fmt: str, *args) -> None:
+    """Log a parsing message (and record it for the parse cache while one is recorded)."""
+    if getattr(_RECORDING, "messages", None) is not None:
+        _RECORDING.messages.append((level, fmt % args))
+    logger.log(level, fmt, *args)
+
+
+def _read_parsed(key: tuple):
+    """A parse :func:`_write_parsed` stored (Satrecs are built on first use), or None."""
+    from simulator.paths import read_cache_json, source_digest
+
+    def convert(data):
+        return (tuple(ElementSet(str(name), int(norad), str(line1), str(line2),
+                                 _EPOCH0 + timedelta(microseconds=int(us)), key[1], int(number))
+                      for name, norad, line1, line2, us, number in data["elements"]),
+                tuple((int(level), str(text)) for level, text in data["messages"]))
+    return read_cache_json("tle", [list(key), source_digest(__file__), sgp4_version], convert,
+                           what="parsed TLE")
+
+
+def _write_parsed(key: tuple, hit) -> None:
+    from simulator.paths import source_digest, write_cache_json
+
+    rows = [[e.name, e.norad_id, e.line1, e.line2, (e.epoch - _EPOCH0) // timedelta(microseconds=1),
+             e.line_number] for e in hit[0]]
+    write_cache_json("tle", [list(key), source_digest(__file__), sgp4_version],
+                     {"elements": rows, "messages": [list(m) for m in hit[1]]}, what="parsed TLE")
 
 
 # ---------------------------------------------------------------------------
