@@ -218,7 +218,27 @@ def _from_stdout(exc: BaseException) -> bool:
 
 class _Cli(click.Group):
     """The command group: output that cannot be written (``spaceverse schema > /dev/full``,
-    ``spaceverse catalogs | head -0``) is a one-line error, not a traceback."""
+    ``spaceverse catalogs | head -0``) is a one-line error, not a traceback.
+
+    Commands defined in other modules (:attr:`lazy_commands`) are imported only when they
+    are run or listed, so that ``spaceverse run`` does not import the viewer.
+    """
+
+    #: name -> "module:attribute" of a command imported on first use.
+    lazy_commands = {"view": "simulator.view.command:view"}
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx, name):
+        command = super().get_command(ctx, name)
+        if command is None and name in self.lazy_commands:
+            import importlib
+
+            module, attribute = self.lazy_commands[name].split(":")
+            command = getattr(importlib.import_module(module), attribute)
+            self.add_command(command, name)
+        return command
 
     def invoke(self, ctx):
         try:
@@ -1076,11 +1096,6 @@ def runs_diff(run_a, run_b, root):
     else:
         _print_table("metric differences (B - A)", result["metrics"], {})
         _legend([m.name for m in result["definitions"]])
-
-
-from .view.command import view as _view  # noqa: E402  (spaceverse view RESULTS)
-
-cli.add_command(_view)
 
 
 def main(argv: list[str] | None = None) -> None:

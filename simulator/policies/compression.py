@@ -38,8 +38,10 @@ their bytes come from a **calibration on the bundled real images**
 (:func:`simulator.inference.images.load_image_set`: 20 CHOICE scenes, the
 SpaceNet tile and 3 DeepForest crops; only the 4 images with ground-truth boxes
 for ``scorer: boxes``): the method runs once per parameter set over those images
-(cached in memory), giving per image the ratio ``bytes sent / the whole image
-encoded once in the same format`` and the fraction of pixels not sent.  Each
+(cached in memory and on disk, keyed by the parameters, the images and the code:
+:func:`~simulator.policies.multiscale.calibration_cache_name`), giving per image the
+ratio ``bytes sent / the whole image encoded once in the same format`` and the
+fraction of pixels not sent.  Each
 sample draws one calibration image (with the ``rng`` passed to :meth:`apply`)
 and sends ``ceil(image_bytes * ratio)``.  The trace's ``image_bytes`` is
 therefore taken to be the image in the chosen format.
@@ -421,10 +423,24 @@ class ImageCompression(CompressionPolicy):
     # ---------------------------------------------------------------- calibration
 
     def calibration(self) -> Calibration:
-        """The method on the bundled images, once per parameter set (cached in memory)."""
+        """The method on the bundled images, once per parameter set (cached in memory and on
+        disk: a damaged or unwritable entry is a warning)."""
+        from ..paths import read_cache_entry, write_cache_entry
+
         key = self._bytes_key()
-        if key in _CALIBRATIONS:
-            return _CALIBRATIONS[key]
+        if key not in _CALIBRATIONS:
+            name, what = ms.calibration_cache_name(key), "compression calibration"
+            cal = read_cache_entry("compression", name, lambda p: Calibration(
+                **ms.read_calibration(p)), what=what) if name else None
+            if cal is None:
+                cal = self._calibrate()
+                if name:
+                    write_cache_entry("compression", name, lambda p: ms.write_calibration(
+                        p, cal.__dict__), what=what)
+            _CALIBRATIONS[key] = cal
+        return _CALIBRATIONS[key]
+
+    def _calibrate(self) -> Calibration:
         from ..inference.images import list_image_sets, load_image_set
 
         rng = np.random.default_rng(CALIBRATION_SEED)
@@ -450,7 +466,6 @@ class ImageCompression(CompressionPolicy):
         logger.info("compression %s: bytes ratio %.3f (mean; %.3f-%.3f) on %d bundled images",
                     self.name, cal.bytes_ratio.mean(), cal.bytes_ratio.min(),
                     cal.bytes_ratio.max(), len(cal))
-        _CALIBRATIONS[key] = cal
         return cal
 
     # ---------------------------------------------------------------- apply

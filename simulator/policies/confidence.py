@@ -102,9 +102,16 @@ rows for validation.  Seeded: the split, the initial weights, the batch order
 and dropout all derive from ``seed`` (torch's global generator is restored
 afterwards), so the same data and seed give bit-identical weights on the CPU
 (checked across processes too).  MiniLM embeddings are cached
-per text within the process and computed in groups of equal token length, so
-an embedding does not depend on which other texts were embedded with it; the
-model is loaded lazily, on the first text that needs it.
+per text within the process and on disk (keyed by the model's identity and the
+text) and computed in groups of equal token length, so an embedding does not
+depend on which other texts were embedded with it; the model is loaded lazily,
+on the first text that no cache holds.
+
+Applying a network needs no torch: :meth:`TrainedConfidence.load` reads the
+``.pt`` state dict itself and :meth:`TrainedConfidence.predict` runs the
+forward pass in numpy (:func:`forward_numpy`, with its tie rule); torch is
+imported for training only (and ``ConfidenceNet``, the torch module, is
+defined on first use).
 
 Training rows
 -------------
@@ -124,7 +131,6 @@ import json
 import logging
 import math
 import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -134,8 +140,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
-from torch import nn
 
 from simulator.errors import InputError
 
@@ -180,12 +184,15 @@ def eq1_loss(preds: Sequence[torch.Tensor], target: torch.Tensor) -> torch.Tenso
 
     ``preds`` holds one tensor per stage, each shaped like ``target``.
 
+    >>> import torch
     >>> t = torch.tensor([1.0, 0.0])
     >>> float(eq1_loss([torch.tensor([0.5, 0.5]), torch.tensor([1.0, 0.0])], t))
     0.25
     """
     if len(preds) == 0:
         raise ValueError("eq1_loss needs at least one stage prediction")
+    import torch
+
     total = None
     for i, p in enumerate(preds):
         if p.shape != target.shape:
@@ -199,40 +206,132 @@ def eq1_loss(preds: Sequence[torch.Tensor], target: torch.Tensor) -> torch.Tenso
 # --------------------------------------------------------------------------- network
 
 
-class ConfidenceNet(nn.Module):
-    """g̃: projections ``L_i`` into one shared MLP ``M`` with a sigmoid output.
+# ``ConfidenceNet`` is a torch module, built on first use (``confidence.ConfidenceNet``):
+# importing this module, and applying a trained network (numpy, below), need no torch.
+_NET_CLASS: Any = None
 
-    >>> net = ConfidenceNet([16, 400], hidden=8)
-    >>> net(1, torch.zeros(5, 16)).shape, net(2, torch.zeros(3, 400)).shape
-    (torch.Size([5]), torch.Size([3]))
+
+def _net_class():
+    global _NET_CLASS
+    if _NET_CLASS is not None:
+        return _NET_CLASS
+    import torch
+    from torch import nn
+
+    class ConfidenceNet(nn.Module):
+        """g̃: projections ``L_i`` into one shared MLP ``M`` with a sigmoid output.
+
+        ``ConfidenceNet([16, 400], hidden=8)(1, torch.zeros(5, 16))`` has shape ``(5,)``.
+        """
+
+        def __init__(self, input_dims: Sequence[int], hidden: int = 64, dropout: float = 0.1):
+            super().__init__()
+            dims, hidden = _check_architecture(input_dims, hidden)
+            self.input_dims = dims
+            self.hidden = hidden
+            self.dropout = float(dropout)
+            self.projections = nn.ModuleList(nn.Linear(d, self.hidden) for d in dims)
+            self.mlp = nn.Sequential(
+                nn.ReLU(), nn.Dropout(self.dropout),
+                nn.Linear(self.hidden, self.hidden), nn.ReLU(), nn.Dropout(self.dropout),
+                nn.Linear(self.hidden, 1),
+            )
+
+        @property
+        def stages(self) -> int:
+            return len(self.projections)
+
+        def forward(self, stage_index: int, x: torch.Tensor) -> torch.Tensor:
+            """Confidence ``g̃_i(x)`` in [0, 1], one per row; ``stage_index`` counts from 1."""
+            if not 1 <= stage_index <= self.stages:
+                raise ValueError(f"stage_index {stage_index}; this network has stages "
+                                 f"1..{self.stages}")
+            return torch.sigmoid(self.mlp(self.projections[stage_index - 1](x))).squeeze(-1)
+
+    ConfidenceNet.__module__ = __name__
+    _NET_CLASS = ConfidenceNet
+    return ConfidenceNet
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ConfidenceNet":  # the torch module, defined when first asked for
+        cls = _net_class()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _check_architecture(input_dims: Sequence[int], hidden: int) -> tuple[list[int], int]:
+    dims = [int(d) for d in input_dims]
+    if not dims or any(d < 1 for d in dims):
+        raise ValueError(f"input_dims {input_dims!r}: expected one or more sizes >= 1")
+    if hidden < 1:
+        raise ValueError(f"hidden={hidden!r}: expected a whole number >= 1")
+    return dims, int(hidden)
+
+
+def weight_shapes(input_dims: Sequence[int], hidden: int) -> dict[str, tuple[int, ...]]:
+    """The state dict of a :class:`ConfidenceNet`: parameter name -> shape.
+
+    >>> weight_shapes([3, 5], 4)["projections.1.weight"], weight_shapes([3], 4)["mlp.5.weight"]
+    ((4, 5), (1, 4))
     """
+    shapes: dict[str, tuple[int, ...]] = {}
+    for i, d in enumerate(input_dims):
+        shapes[f"projections.{i}.weight"] = (hidden, int(d))
+        shapes[f"projections.{i}.bias"] = (hidden,)
+    shapes.update({"mlp.2.weight": (hidden, hidden), "mlp.2.bias": (hidden,),
+                   "mlp.5.weight": (1, hidden), "mlp.5.bias": (1,)})
+    return shapes
 
-    def __init__(self, input_dims: Sequence[int], hidden: int = 64, dropout: float = 0.1):
-        super().__init__()
-        dims = [int(d) for d in input_dims]
-        if not dims or any(d < 1 for d in dims):
-            raise ValueError(f"input_dims {input_dims!r}: expected one or more sizes >= 1")
-        if hidden < 1:
-            raise ValueError(f"hidden={hidden!r}: expected a whole number >= 1")
-        self.input_dims = dims
-        self.hidden = int(hidden)
-        self.dropout = float(dropout)
-        self.projections = nn.ModuleList(nn.Linear(d, self.hidden) for d in dims)
-        self.mlp = nn.Sequential(
-            nn.ReLU(), nn.Dropout(self.dropout),
-            nn.Linear(self.hidden, self.hidden), nn.ReLU(), nn.Dropout(self.dropout),
-            nn.Linear(self.hidden, 1),
-        )
 
-    @property
-    def stages(self) -> int:
-        return len(self.projections)
+def check_weights(state: dict[str, Any], input_dims: Sequence[int],
+                  hidden: int) -> dict[str, np.ndarray]:
+    """``state`` (a state dict: tensors or arrays) as float32 arrays, after checking that it
+    has exactly the parameters and shapes of ``ConfidenceNet(input_dims, hidden)``."""
+    want = weight_shapes(input_dims, hidden)
+    if set(state) != set(want):
+        missing, unexpected = sorted(set(want) - set(state)), sorted(set(state) - set(want))
+        raise ValueError(f"weights do not match the network: missing {missing}, "
+                         f"unexpected {unexpected}")
+    out = {}
+    for name, shape in want.items():
+        value = state[name]
+        if hasattr(value, "detach"):  # a torch tensor
+            value = value.detach().cpu().numpy()
+        array = np.array(value, dtype=np.float32)
+        if array.shape != shape:
+            raise ValueError(f"{name} has shape {array.shape}; the network needs {shape}")
+        out[name] = array
+    return out
 
-    def forward(self, stage_index: int, x: torch.Tensor) -> torch.Tensor:
-        """Confidence ``g̃_i(x)`` in [0, 1], one per row; ``stage_index`` counts from 1."""
-        if not 1 <= stage_index <= self.stages:
-            raise ValueError(f"stage_index {stage_index}; this network has stages 1..{self.stages}")
-        return torch.sigmoid(self.mlp(self.projections[stage_index - 1](x))).squeeze(-1)
+
+def forward_numpy(weights: dict[str, np.ndarray], stage_index: int, x: np.ndarray) -> np.ndarray:
+    """``g̃_i(x)`` from a network's weights, in numpy: what ``ConfidenceNet.forward`` gives
+    (in eval mode: dropout off), one value per row of ``x``.
+
+    The arithmetic is float64 and the result is rounded to float32, the type torch
+    returns.  Torch computes in float32 with its own summation order, so the two differ
+    by up to about 1e-6 (measured: at most 1.2e-7 with the bundled checkpoints on their
+    traces, 6.3e-7 over random networks of the policy's shapes; ``tests/test_caches.py``).
+    **Tie rule**: decisions compare *this* value with the thresholds (``g̃_i < τ_i``
+    offloads); torch is used only for training.  So a sample whose g̃ lies within about
+    1e-6 of a threshold may be decided differently than a torch forward pass would have
+    decided it; elsewhere the two agree.
+    """
+    stages = sum(1 for k in weights if k.endswith(".weight") and k.startswith("projections."))
+    if not 1 <= stage_index <= stages:
+        raise ValueError(f"stage_index {stage_index}; this network has stages 1..{stages}")
+
+    def linear(h: np.ndarray, name: str) -> np.ndarray:
+        w = weights[name + ".weight"].astype(np.float64)
+        return h @ w.T + weights[name + ".bias"].astype(np.float64)
+
+    h = np.maximum(linear(np.asarray(x, dtype=np.float64), f"projections.{stage_index - 1}"), 0)
+    h = np.maximum(linear(h, "mlp.2"), 0.0)
+    z = linear(h, "mlp.5")[:, 0]
+    p = np.exp(-np.logaddexp(0.0, -z))  # sigmoid, without overflow
+    return p.astype(np.float32).astype(float)
 
 
 # --------------------------------------------------------------------------- text embeddings
@@ -240,15 +339,34 @@ class ConfidenceNet(nn.Module):
 _EMBED_CACHE: dict[str, np.ndarray] = {}
 
 
+def _embedding_store():
+    """The on-disk embedding cache: one SQLite file, ``<cache>/embeddings/minilm.sqlite``,
+    keyed by the model's identity and the text (:class:`simulator.paths.BlobStore`)."""
+    from simulator.inference.metrics import sentence_model_identity
+    from simulator.paths import BlobStore
+
+    return BlobStore("embeddings", "minilm.sqlite", namespace=sentence_model_identity(),
+                     what="MiniLM embedding")
+
+
 def embed_texts(texts: Sequence[str]) -> np.ndarray:
     """MiniLM sentence embeddings (n x 384, float32); ``""`` gives zeros.
 
-    Cached per text for the life of the process.  New texts are embedded in
-    groups of equal token length (no padding), so a text's embedding is the
-    same whatever else is embedded alongside it.
+    Cached per text for the life of the process and on disk (:func:`_embedding_store`:
+    keyed by the model's identity and the text; best effort), so texts embedded by an
+    earlier run load neither the model nor sentence-transformers.  New texts are
+    embedded in groups of equal token length (no padding), so a text's embedding is
+    the same whatever else is embedded alongside it.
     """
     texts = ["" if t is None else str(t) for t in texts]
     new = sorted({t for t in texts if t.strip() and t not in _EMBED_CACHE})
+    store = _embedding_store() if new else None
+    if new:
+        for text, blob in store.get_many(new).items():
+            vec = np.frombuffer(blob, dtype="<f4")
+            if vec.shape == (EMBED_DIM,) and np.isfinite(vec).all():
+                _EMBED_CACHE[text] = vec.astype(np.float32)
+        new = [t for t in new if t not in _EMBED_CACHE]
     if new:
         from simulator.inference.metrics import _sentence_model
 
@@ -263,6 +381,7 @@ def embed_texts(texts: Sequence[str]) -> np.ndarray:
                                normalize_embeddings=True, show_progress_bar=False)
             for text, vec in zip(group, emb):
                 _EMBED_CACHE[text] = np.asarray(vec, dtype=np.float32)
+        store.put_many({t: _EMBED_CACHE[t].astype("<f4").tobytes() for t in new})
     out = np.zeros((len(texts), EMBED_DIM), dtype=np.float32)
     for i, t in enumerate(texts):
         if t.strip():
@@ -708,25 +827,79 @@ class FeatureSpec:
 # --------------------------------------------------------------------------- training
 
 
-@dataclass
 class TrainedConfidence:
-    """A trained g̃ (or g, g′) with everything needed to apply it to a trace table."""
+    """A trained g̃ (or g, g′) with everything needed to apply it to a trace table.
 
-    net: ConfidenceNet
-    spec: FeatureSpec
-    metrics: dict[str, Any]
-    meta: dict[str, Any]
+    Built from a torch network (``net``, as training gives) or from its weights alone
+    (``weights``: parameter name -> float32 array, as :meth:`load` gives without torch).
+    :meth:`predict` runs in numpy (:func:`forward_numpy`) either way; ``net`` builds the
+    torch module from the weights when first asked for.
+    """
+
+    def __init__(self, net: Any = None, spec: FeatureSpec | None = None,
+                 metrics: dict[str, Any] | None = None, meta: dict[str, Any] | None = None, *,
+                 weights: dict[str, np.ndarray] | None = None,
+                 architecture: dict[str, Any] | None = None):
+        if spec is None:
+            raise TypeError("TrainedConfidence needs a FeatureSpec (spec=...)")
+        if net is None and weights is None:
+            raise TypeError("TrainedConfidence needs a network (net=...) or its weights")
+        self.spec = spec
+        self.metrics = {} if metrics is None else metrics
+        self.meta = {} if meta is None else meta
+        self._net = net
+        if net is not None:
+            architecture = {"input_dims": list(net.input_dims), "hidden": net.hidden,
+                            "dropout": net.dropout}
+        elif architecture is None:
+            raise TypeError("TrainedConfidence(weights=...) needs its architecture")
+        self.architecture = architecture
+        self._weights = None if net is not None else check_weights(
+            weights, architecture["input_dims"], architecture["hidden"])
 
     @property
     def variant(self) -> str:
         return self.spec.variant
 
+    @property
+    def net(self):
+        """The torch module (built from the weights, importing torch, when first asked for)."""
+        if self._net is None:
+            import torch
+
+            arch = self.architecture
+            net = _net_class()(arch["input_dims"], hidden=arch["hidden"], dropout=arch["dropout"])
+            net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in self._weights.items()})
+            net.eval()
+            self._net = net
+        return self._net
+
+    @net.setter
+    def net(self, value) -> None:
+        self._net = value
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """The network's parameters as float32 arrays (read from ``net`` when there is one)."""
+        if self._net is not None:
+            arch = self.architecture
+            return check_weights(self._net.state_dict(), arch["input_dims"], arch["hidden"])
+        return self._weights
+
     def predict(self, df: pd.DataFrame) -> list[np.ndarray]:
-        """Confidence per row, one array per network stage."""
+        """Confidence per row, one array per network stage (numpy: :func:`forward_numpy`)."""
         inputs = self.spec.stage_inputs(df)
-        self.net.eval()
+        weights = self.weights()
+        return [forward_numpy(weights, i + 1, x) for i, x in enumerate(inputs)]
+
+    def predict_torch(self, df: pd.DataFrame) -> list[np.ndarray]:
+        """:meth:`predict` with the torch module (for comparison; imports torch)."""
+        import torch
+
+        inputs = self.spec.stage_inputs(df)
+        net = self.net
+        net.eval()
         with torch.no_grad():
-            return [self.net(i + 1, torch.from_numpy(x)).numpy().astype(float)
+            return [net(i + 1, torch.from_numpy(x)).numpy().astype(float)
                     for i, x in enumerate(inputs)]
 
     def summary(self) -> dict[str, Any]:
@@ -746,6 +919,8 @@ class TrainedConfidence:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write ``<path>.pt`` (state_dict) and ``<path>.json`` (metadata), each atomically."""
+        import torch
+
         stem = _stem(path)
         stem.parent.mkdir(parents=True, exist_ok=True)
         meta = {
@@ -760,8 +935,7 @@ class TrainedConfidence:
             "inputs": self.spec.input_notes(),
             "target": self.spec.target,
             "spec": asdict(self.spec),
-            "net": {"input_dims": self.net.input_dims, "hidden": self.net.hidden,
-                    "dropout": self.net.dropout},
+            "net": dict(self.architecture),
             "metrics": self.metrics,
             "torch_version": torch.__version__,
         }
@@ -774,6 +948,10 @@ class TrainedConfidence:
     @classmethod
     def load(cls, path: str | os.PathLike) -> TrainedConfidence:
         """Read what :meth:`save` wrote (``path`` with or without ``.pt``).
+
+        The ``.pt`` file is read without torch where its format allows
+        (:func:`read_state_dict`: what :meth:`save` writes), else with ``torch.load``, so
+        that applying a saved network (:meth:`predict`) never needs torch.
 
         Any problem -- a missing, empty, truncated or garbage file, one that does
         not match its metadata -- is one :class:`InputError` naming the file.  A
@@ -797,18 +975,97 @@ class TrainedConfidence:
             meta = json.loads(js.read_text(encoding="utf-8"))
             spec = FeatureSpec(**meta["spec"])
             arch = meta["net"]
-            net = ConfidenceNet(arch["input_dims"], hidden=arch["hidden"], dropout=arch["dropout"])
+            dims, hidden = _check_architecture(arch["input_dims"], arch["hidden"])
+            arch = {"input_dims": dims, "hidden": hidden, "dropout": float(arch["dropout"])}
             reading = pt
-            net.load_state_dict(torch.load(pt, map_location="cpu", weights_only=True))
+            try:
+                state = read_state_dict(pt)
+            except Exception:  # noqa: BLE001 - not a format read here: torch's turn
+                import torch
+
+                state = torch.load(pt, map_location="cpu", weights_only=True)
+            weights = check_weights(state, dims, hidden)
         except Exception as exc:  # noqa: BLE001 - see the docstring
             detail = " ".join(str(exc).split())
             if len(detail) > 160:
                 detail = detail[:157] + "..."
             raise InputError(f"confidence checkpoint {reading}: cannot read it "
                              f"({type(exc).__name__}{': ' + detail if detail else ''})") from None
-        net.eval()
         metrics = meta.pop("metrics", {})
-        return cls(net=net, spec=spec, metrics=metrics, meta=meta)
+        return cls(spec=spec, metrics=metrics, meta=meta, weights=weights, architecture=arch)
+
+
+#: ``torch.<name>Storage`` -> numpy dtype, for :func:`read_state_dict`.
+_STORAGE_DTYPES = {"FloatStorage": "<f4", "DoubleStorage": "<f8", "HalfStorage": "<f2",
+                   "LongStorage": "<i8", "IntStorage": "<i4", "ShortStorage": "<i2",
+                   "CharStorage": "i1", "ByteStorage": "u1", "BoolStorage": "?"}
+
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """A state dict that ``torch.save`` wrote (its zip format), as numpy arrays, without torch.
+
+    Only what a state dict of plain CPU tensors holds is understood (an ordered dict of
+    tensors of the dtypes in :data:`_STORAGE_DTYPES`); anything else raises, and the
+    caller falls back to ``torch.load``.
+    """
+    import pickle
+    import zipfile
+    from collections import OrderedDict
+
+    class Storage:
+        def __init__(self, dtype: str):
+            self.dtype = dtype
+
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        pkl = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
+        if len(pkl) != 1:
+            raise ValueError("not a torch zip checkpoint (no single <archive>/data.pkl)")
+        root = pkl[0].rsplit("/", 1)[0]
+        order = f"{root}/byteorder"
+        if order in names and archive.read(order).decode().strip() != "little":
+            raise ValueError("big-endian checkpoint")
+
+        def rebuild(storage, offset, size, stride, *rest):
+            size, stride = tuple(int(v) for v in size), tuple(int(v) for v in stride)
+            offset = int(offset)
+            if len(size) != len(stride) or min((*size, *stride, offset), default=0) < 0:
+                raise ValueError(f"tensor of size {size}, stride {stride}, offset {offset}")
+            last = offset + sum((n - 1) * st for n, st in zip(size, stride)) if all(size) else -1
+            if last >= storage.size:
+                raise ValueError(f"tensor of size {size} runs past its storage")
+            if not all(size):
+                return np.zeros(size, dtype=storage.dtype)
+            return np.array(np.lib.stride_tricks.as_strided(
+                storage[offset:], shape=size,
+                strides=tuple(st * storage.itemsize for st in stride)))
+
+        class Reader(pickle.Unpickler):
+            def find_class(self, module, name):
+                if (module, name) == ("collections", "OrderedDict"):
+                    return OrderedDict
+                if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
+                    return rebuild
+                if module == "torch" and name in _STORAGE_DTYPES:
+                    return Storage(_STORAGE_DTYPES[name])
+                raise pickle.UnpicklingError(f"{module}.{name} is not read without torch")
+
+            def persistent_load(self, pid):
+                if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"
+                        and isinstance(pid[1], Storage) and pid[3] == "cpu"):
+                    raise pickle.UnpicklingError(f"storage {pid!r} is not read without torch")
+                data = np.frombuffer(archive.read(f"{root}/data/{pid[2]}"), dtype=pid[1].dtype)
+                if data.size < int(pid[4]):
+                    raise ValueError(f"storage {pid[2]} holds {data.size} values; "
+                                     f"expected {pid[4]}")
+                return data
+
+        import io
+
+        state = Reader(io.BytesIO(archive.read(pkl[0]))).load()
+    if not isinstance(state, dict) or not all(isinstance(v, np.ndarray) for v in state.values()):
+        raise ValueError("not a state dict of tensors")
+    return dict(state)
 
 
 def _stem(path: str | os.PathLike) -> Path:
@@ -903,6 +1160,8 @@ def train_confidence(
     spec = FeatureSpec.for_table(df, variant=variant, points=points, stage_tokens=stage_tokens,
                                  recorded_stage_tokens=recorded_stage_tokens, target=target)
     spec.fit(df.iloc[fit_idx])
+    import torch
+
     inputs = [torch.from_numpy(x) for x in spec.stage_inputs(df)]
     y = torch.from_numpy(s.astype(np.float32))
     x_fit = [x[fit_idx] for x in inputs]
@@ -916,7 +1175,7 @@ def train_confidence(
     val_losses: list[float] = []
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        net = ConfidenceNet(spec.input_dims(), hidden=hidden, dropout=dropout)
+        net = _net_class()(spec.input_dims(), hidden=hidden, dropout=dropout)
         opt = torch.optim.Adam(net.parameters(), lr=float(lr), weight_decay=float(weight_decay))
         best_loss, best_epoch, best_state, stale = math.inf, 0, copy.deepcopy(net.state_dict()), 0
         m = len(fit_idx)

@@ -546,3 +546,85 @@ def region_scores(image: Image.Image, scorer: str = "proxy", *, regions: int = 1
             raise InputError("scorer boxes needs the image's ground-truth boxes (detection sets only)")
         return box_coverage_scores(boxes, grid), SCORER_LABELS[key]
     return saliency_scores(image, grid), SCORER_LABELS[key]
+
+
+# --------------------------------------------------------------------------- calibration cache
+
+
+def calibration_cache_name(method_key: tuple) -> str | None:
+    """File name of the on-disk calibration of a compression method on the bundled images
+    (:meth:`simulator.policies.compression.ImageCompression.calibration`), keyed by its
+    inputs: the method and its parameters (``method_key``), the bundled images (every file
+    under ``models/images``, by content), the code that compresses them (this module,
+    ``compression.py``, the region grid and the image-set reader, by content) and the
+    libraries that encode (Pillow, zlib, numpy).  None for the CLIP scorer, whose scores
+    depend on a model folder outside the key.
+    """
+    import zlib
+
+    from PIL import __version__ as pil_version
+
+    from simulator.inference.images import images_dir
+    from simulator.paths import cache_digest, source_digest
+
+    if dict(method_key[1:]).get("scorer") == "clip":
+        return None
+    here = os.path.dirname(os.path.abspath(__file__))
+    inference = os.path.join(os.path.dirname(here), "inference")
+    code = source_digest(__file__, os.path.join(here, "compression.py"),
+                         os.path.join(inference, "clip_attention.py"),
+                         os.path.join(inference, "images.py"))
+    libraries = [pil_version, zlib.ZLIB_RUNTIME_VERSION, np.__version__]
+    key = cache_digest("calibration", 1, [str(k) for k in method_key], _images_digest(images_dir()),
+                       code, libraries)
+    return f"{method_key[0]}-{key[:24]}.json"
+
+
+_IMAGES_DIGESTS: dict[str, str] = {}
+
+
+def _images_digest(folder) -> str:
+    """SHA-256 of every file under ``folder`` (names and contents), once per process."""
+    import hashlib
+    from pathlib import Path
+
+    folder = Path(folder)
+    if str(folder) not in _IMAGES_DIGESTS:
+        digest = hashlib.sha256()
+        files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+        for path in files:
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        _IMAGES_DIGESTS[str(folder)] = digest.hexdigest()
+    return _IMAGES_DIGESTS[str(folder)]
+
+
+_CALIBRATION_ARRAYS = {"bytes_ratio": float, "info_removed": float, "full_bytes": np.int64,
+                       "bytes_sent": np.int64}
+
+
+def write_calibration(path, fields: dict) -> None:
+    """Store a calibration's fields (``sample_ids``, ``scorer`` and its per-image arrays)
+    as JSON; floats round-trip exactly."""
+    import json
+
+    data = {"sample_ids": list(fields["sample_ids"]), "scorer": fields["scorer"],
+            **{k: np.asarray(fields[k]).tolist() for k in _CALIBRATION_ARRAYS}}
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+
+
+def read_calibration(path) -> dict:
+    """The fields :func:`write_calibration` stored (raises on anything malformed)."""
+    import json
+
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    ids = tuple(str(i) for i in data["sample_ids"])
+    arrays = {k: np.array(data[k], dtype=t) for k, t in _CALIBRATION_ARRAYS.items()}
+    if not ids or any(a.shape != (len(ids),) for a in arrays.values()):
+        raise ValueError("per-image columns of different lengths")
+    scorer = data["scorer"]
+    if scorer is not None and not isinstance(scorer, str):
+        raise ValueError(f"scorer {scorer!r}")
+    return {"sample_ids": ids, "scorer": scorer, **arrays}

@@ -32,7 +32,10 @@ most; early stopping), ``hidden``, ``seed``; g and g′ also take
 ``threshold``.  Trained networks are cached in the run's policy cache folder,
 keyed by a hash of the training rows (their sample ids and content, the
 input columns present), the trace name, the variant, the layout, the target
-and these parameters, so repeated runs reuse them.
+and these parameters, so repeated runs reuse them.  A cached network (or a checkpoint) is
+read and applied without torch (:meth:`~simulator.policies.confidence.TrainedConfidence.load`,
+:func:`~simulator.policies.confidence.forward_numpy`), so a run that reuses it, and whose
+answers' MiniLM embeddings are cached too, never imports torch.
 
 Notes (``Plan.notes``, written to summary.json): thresholds, offload fraction
 overall and per stage, the training (rows used, best epoch, validation loss
