@@ -113,7 +113,7 @@ def test_defaults_are_filled():
     s = parse_scenario("name: minimal")
     assert s.name == "minimal" and s.description == "" and s.seed == 0
     assert s.time.start is None and s.time.duration_h == 24 and s.time.drain_h == 24
-    assert s.time.contact_step_s == 60 and s.time.end_s == 48 * 3600
+    assert s.time.contact_step_s == 360 and s.time.end_s == 48 * 3600
     assert s.constellation.catalog == "starlink@2026-06-14"
     assert s.constellation.select.count == 10 and s.constellation.select.strategy == "spread"
     assert [g.name for g in s.ground_stations] == ["Shanghai"]

@@ -123,7 +123,7 @@ def overhead_pass_fraction(altitude_km: float, min_elevation_deg: float) -> floa
 
 def contact_fraction_by_altitude(altitudes_km, stations, *, inclination_deg: float = 53.0,
                                  planes: int = 24, per_plane: int = 12, duration_s: float = 86400.0,
-                                 step_s: float = 60.0, workers: int | None = None,
+                                 step_s: float = 360.0, workers: int | None = None,
                                  progress=None) -> pd.DataFrame:
     """Contact statistics of Walker-delta shells at several altitudes (paper Fig. 4a).
 
