@@ -94,3 +94,17 @@ def test_plot_and_report_commands(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["plot", str(tmp_path / "missing")])
     assert exc.value.code == 2
+
+
+def test_paper_vs_ours_reads_todays_and_older_names():
+    rows = [{"preset": "physical", "workload.synthetic.task": "vqa", "policy": p, "status": "ok",
+             "service_mean_s": 1.0, "accuracy_all_samples": 0.5, "accuracy_every_answer": a}
+            for p, a in (("tabi", 0.6), ("ai-rg", 0.6), ("spaceverse", 0.72),
+                         ("satellite-only", 0.5), ("ground-only", 0.8))]
+    today = paper_vs_ours({"fig9-policies": pd.DataFrame(rows)}, None)
+    older = paper_vs_ours({"fig9-policies": pd.DataFrame(rows).rename(
+        columns={"accuracy_every_answer": "accuracy_service", "accuracy_all_samples": "accuracy_all"})},
+        None)
+    pd.testing.assert_frame_equal(today, older)
+    gain = today[today["key"] == "headline_accuracy_gain"].iloc[0]
+    assert gain["ours"] == pytest.approx(0.72 / 0.6 - 1)  # the paper's accuracy, not all-samples

@@ -28,13 +28,11 @@ class OnlineOnboard:
         self._final = self._cum.shape[1] - 1
         self._compress = s.compress_s.astype(float).tolist()
         self._capture = s.capture_s.astype(float).tolist()
-        self._waiting = [0] * len(self.sats)
-        for sat in range(len(self.sats)):
-            idx = np.nonzero(s.satellite == sat)[0]
-            idx = idx[np.argsort(s.capture_s[idx], kind="stable")]
+        self._ground_s = s.ground_s.astype(float).tolist()
+        for sat, idx in zip(self.sats, self._by_satellite()):
             queue = deque(idx.tolist())
             for _ in range(slots):
-                self.env.process(self._online_worker(self.sats[sat], queue))
+                self.env.process(self._online_worker(sat, queue))
 
     def _online_worker(self, sat, queue):
         """One accelerator slot: take the next captured sample, run it stage by stage,
@@ -44,9 +42,7 @@ class OnlineOnboard:
         while queue:
             i = queue.popleft()
             if capture[i] > env.now:
-                self._waiting[sat.index] += 1
                 yield env.timeout(capture[i] - env.now)
-                self._waiting[sat.index] -= 1
             start = env.now
             self.onboard_start[i] = start
             stage, may_offload, extra = 0, True, 0.0
@@ -67,7 +63,7 @@ class OnlineOnboard:
                 if stage == final:
                     self._stage_dyn[i], self._onboard_dyn[i] = final, row[final]
                     self.onboard_end[i] = env.now
-                    self.status[i] = "onboard"
+                    self.status[i] = 0  # "onboard" (simulation.STATUS[0])
                     self.done[i] = env.now
                     break
                 stage += 1

@@ -43,20 +43,28 @@ def first_contact(windows, satellite: np.ndarray, ready_s: np.ndarray):
     after ``ready_s``.
     """
     n = len(ready_s)
+    satellite = np.asarray(satellite)
+    ready_s = np.asarray(ready_s, dtype=float)
     station = np.full(n, -1, dtype=np.int64)
     start = np.full(n, np.nan)
-    for sat in np.unique(satellite):
-        rows = np.flatnonzero(satellite == sat)
+    if not n:
+        return station, start
+    order = np.argsort(satellite, kind="stable")
+    sats, cuts = np.unique(satellite[order], return_index=True)
+    bounds = np.append(cuts, n)
+    for sat, a, b in zip(sats.tolist(), bounds[:-1].tolist(), bounds[1:].tolist()):
+        rows = order[a:b]
         wins = sorted(windows[int(sat)], key=lambda w: (w.rise_s, w.set_s))
         if not wins:
             continue
-        rise = np.array([w.rise_s for w in wins])
-        set_ = np.array([w.set_s for w in wins])
+        rise = np.array([w.rise_s for w in wins], dtype=float)
+        set_ = np.array([w.set_s for w in wins], dtype=float)
         st = np.array([w.station for w in wins], dtype=np.int64)
-        # among windows risen by t, the one that sets last: running arg-max of set
-        best = np.zeros(len(wins), dtype=np.int64)
-        for k in range(1, len(wins)):
-            best[k] = k if set_[k] > set_[best[k - 1]] else best[k - 1]
+        # among windows risen by t, the one that sets last (the first of equals): the
+        # index where the running maximum of ``set`` was last raised
+        raised = np.ones(len(wins), dtype=bool)
+        raised[1:] = set_[1:] > np.maximum.accumulate(set_)[:-1]
+        best = np.maximum.accumulate(np.where(raised, np.arange(len(wins)), 0))
         t = ready_s[rows]
         k = np.searchsorted(rise, t, side="right") - 1
         risen = k >= 0
@@ -67,6 +75,41 @@ def first_contact(windows, satellite: np.ndarray, ready_s: np.ndarray):
         station[rows] = np.where(is_open, st[open_idx], np.where(has_next, st[nxt], -1))
         start[rows] = np.where(is_open, t, np.where(has_next, rise[nxt], np.nan))
     return station, start
+
+
+def alone_seconds_many(transport, satellite, station, t_s, size_bytes) -> np.ndarray:
+    """``transport.alone_seconds`` of many transfers: vectorised where the transport
+    allows it (a TCP connection over a constant capacity with per-transfer round
+    trips computed together, an ideal pipe or a fixed goodput), one by one otherwise."""
+    from ..errors import InputError
+    from ..links.capacity import ConstantLink
+    from ..links.transport import TcpTransport
+
+    rtt_many = getattr(getattr(transport, "_rtt_fn", None), "many", None)
+    if (rtt_many is not None and isinstance(transport, TcpTransport)
+            and isinstance(transport.capacity, ConstantLink)):
+        rtt = np.asarray(rtt_many(satellite, station, t_s), dtype=float)
+        bad = np.flatnonzero(~(np.isfinite(rtt) & (rtt > 0.0)))
+        if len(bad):   # as TcpTransport.rtt_at says it
+            k = int(bad[0])
+            raise InputError(f"tcp transport rtt_s callable must return a finite number > 0 s, "
+                             f"got {float(rtt[k])!r} for sat {int(satellite[k])}, station "
+                             f"{int(station[k])} at t = {float(t_s[k]):g} s")
+        return transport.alone_seconds_array(size_bytes, rtt)
+    fast = getattr(transport, "alone_seconds_many", None)
+    if fast is not None:
+        return np.asarray(fast(satellite, station, t_s, size_bytes), dtype=float)
+    return np.array([transport.alone_seconds(int(a), int(b), float(t), float(n)) for a, b, t, n
+                     in zip(satellite, station, t_s, size_bytes)], dtype=float)
+
+
+def light_times(propagation_s, satellite, station, t_s) -> np.ndarray:
+    """``propagation_s`` of many transfers (its ``many`` method if it has one)."""
+    many = getattr(propagation_s, "many", None)
+    if many is not None:
+        return np.asarray(many(satellite, station, t_s), dtype=float)
+    return np.array([propagation_s(int(a), int(b), float(t))
+                     for a, b, t in zip(satellite, station, t_s)], dtype=float)
 
 
 def service_latency(*, satellite: np.ndarray, capture_s: np.ndarray, offload: np.ndarray,
@@ -89,16 +132,13 @@ def service_latency(*, satellite: np.ndarray, capture_s: np.ndarray, offload: np
     if len(rows):
         station, t0 = first_contact(windows, satellite[rows], ready[rows])
         start[rows] = t0
-        fast = getattr(transport, "alone_seconds_many", None)
         ok = station >= 0
         idx = rows[ok]
-        if fast is not None and len(idx):
-            tx[idx] = fast(satellite[idx], station[ok], t0[ok], bytes_sent[idx].astype(float))
-        else:
-            for i, st, t in zip(idx.tolist(), station[ok].tolist(), t0[ok].tolist()):
-                tx[i] = transport.alone_seconds(int(satellite[i]), st, t, float(bytes_sent[i]))
-        for i, st, t in zip(idx.tolist(), station[ok].tolist(), t0[ok].tolist()):
-            prop[i] = propagation_s(int(satellite[i]), st, t + tx[i])
+        if len(idx):
+            sats = np.asarray(satellite[idx], dtype=np.int64)
+            tx[idx] = alone_seconds_many(transport, sats, station[ok], t0[ok],
+                                         np.asarray(bytes_sent[idx]).astype(float))
+            prop[idx] = light_times(propagation_s, sats, station[ok], t0[ok] + tx[idx])
     latency = np.where(offload, onboard_s + compress_s + tx + prop + ground_s, onboard_s)
     return {"service_latency_s": latency, "service_tx_s": np.where(offload, tx, 0.0),
             "service_propagation_s": np.where(offload, prop, 0.0), "service_start_s": start}

@@ -6,14 +6,13 @@ work takes, whether it is offloaded, how many bytes go down, how long the ground
 model needs) and, per satellite, *when* it can talk to which station (the
 contact plan).  It returns *when* everything happened.
 
-What is simulated, and how (SimPy):
+What is simulated:
 
 * **Onboard accelerator.**  Each satellite has ``slots`` accelerator slots (one by
   default).  Samples are served first come, first served in capture order; a
   sample holds a slot for its onboard inference and, if offloaded, compression.
   Because service is FIFO and durations are known when a sample starts, start
-  and end times follow directly; the end of each sample's onboard work is one
-  SimPy event.
+  and end times follow in closed form (:meth:`Simulation.fifo_schedule`).
 * **Buffer.**  Offloaded samples wait in a finite onboard buffer (bytes), FIFO or
   by priority (smaller value first).  A sample that does not fit is *dropped*
   and counted, never silently lost.
@@ -26,6 +25,9 @@ What is simulated, and how (SimPy):
   A transfer cut by the end of a window resumes in the next window on a new
   connection, possibly at another station: stations are assumed to be joined by
   a terrestrial network and the sample is processed where its last byte lands.
+  A satellite that finds every antenna it could use taken waits in each of
+  those stations' queues (first come, first served); a freed antenna wakes only
+  the first satellite waiting for it.
 * **Ground station.**  After the propagation delay the sample queues for the
   station's GPUs (first come, first served) and runs the ground model.
 
@@ -33,108 +35,85 @@ Two latencies are logged per sample: end-to-end (capture to answer) and
 in-contact, which leaves out the time the satellite could not transmit (no
 window, no free antenna, or a zero-rate outage) — what the SpaceVerse paper
 measures.
+
+**How the work is split between events and closed forms.**  Only what couples
+satellites in time is an event: who holds which antenna.  With decisions taken
+before the run and no inter-satellite relay (the *fast path*), a satellite's
+own timeline needs no event at all: its samples enter the buffer at their
+precomputed onboard end times (read in order as the downlink reaches them), and
+once it holds an antenna everything it does until its buffer is empty or the
+window closes is computed at once, piece by piece, ending in one event that
+frees the antenna.  The ground GPUs, which nothing in the run reads, are
+scheduled after the loop (FIFO in closed form, like the onboard accelerator),
+with the light times of all transfers computed together.  Policies that decide
+during the run (:mod:`.online`) read the buffer, the contacts and the ground
+queue at any moment, and relayed samples (:mod:`.relay`) arrive at any moment:
+they take the *live path*, where every piece is an event and the ground queue is
+simulated as it fills.  Both paths give the same results bit for bit
+(``tests/test_reference_outputs.py``, ``tests/test_simulation.py``).
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+from array import array
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL, Event
 
+from .fast_path import FastPath, _TcpKernel
+from .inputs import (_DROPPED, _GROUND, _ONBOARD, _UNFINISHED, STATUS,  # noqa: F401
+                     TRANSMISSION_DTYPE, ContactWindow, NetworkInputs, SampleInputs,
+                     SimulationOutput)
 from .online import OnlineOnboard
 from .relay import Relay
+from .schedules import fifo_schedule, timeout_chain
+from .service import first_contact
 
-#: Final status of a sample: exactly one per sample.
-STATUS = ("onboard", "ground", "dropped", "unfinished")
-
-
-@dataclass
-class SampleInputs:
-    """Per-sample inputs, arrays of equal length ``n``."""
-
-    satellite: np.ndarray        # int: index of the capturing satellite
-    capture_s: np.ndarray        # float: capture time, seconds since start
-    onboard_s: np.ndarray        # float: onboard accelerator seconds (inference up to the decision)
-    offload: np.ndarray          # bool: sent to the ground
-    compress_s: np.ndarray       # float: onboard compression seconds (offloaded samples)
-    bytes_sent: np.ndarray       # int: bytes downlinked (after compression)
-    ground_s: np.ndarray         # float: ground GPU seconds
-    priority: np.ndarray | None = None  # float: buffer priority, smaller first
-    #: Decisions during the run (:mod:`simulator.engine.decisions`): a decider and the
-    #: cumulative onboard seconds to reach each stage (n x (I + 2)).  None = the static
-    #: ``offload`` / ``onboard_s`` above, scheduled in closed form (the fast path).
-    decider: object | None = None
-    onboard_at_stage: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return len(self.capture_s)
+#: The inputs and output live in :mod:`.inputs`; they are named here too, where the
+#: event loop's callers have always imported them from.
+__all__ = ["STATUS", "TRANSMISSION_DTYPE", "ContactWindow", "NetworkInputs", "SampleInputs",
+           "Simulation", "SimulationOutput"]
 
 
-@dataclass
-class ContactWindow:
-    rise_s: float
-    set_s: float
-    station: int
+def _floats(n: int, value: float) -> array:
+    """A preallocated per-sample array of doubles (8 bytes a sample, quick to index)."""
+    return array("d", np.full(n, value, dtype=np.float64).tobytes())
 
 
-@dataclass
-class NetworkInputs:
-    """Satellites, stations and links."""
-
-    windows: Sequence[Sequence[ContactWindow]]  # per satellite, sorted by rise
-    antennas: Sequence[int]                     # per station
-    gpus: Sequence[int]                         # per station
-    transport: object                           # simulator.links.transport.Transport
-    propagation_s: Callable[[int, int, float], float]
-    slots: int = 1
-    isl: object | None = None                   # simulator.orbits.isl.InterSatelliteLinks
-    buffer_capacity_bytes: float = math.inf
-    priority_buffer: bool = False
-    horizon_s: float = math.inf
+def _ints(n: int, value: int) -> array:
+    return array("q", np.full(n, value, dtype=np.int64).tobytes())
 
 
-@dataclass
-class SimulationOutput:
-    """Per-sample timings (arrays of length n) and the transmission log."""
+class _Environment(simpy.Environment):
+    """SimPy's environment, plus events at an absolute time.
 
-    status: np.ndarray
-    station: np.ndarray
-    onboard_start_s: np.ndarray
-    onboard_end_s: np.ndarray
-    tx_start_s: np.ndarray
-    tx_end_s: np.ndarray
-    tx_s: np.ndarray
-    tx_pieces: np.ndarray
-    wait_contact_s: np.ndarray
-    buffer_queue_s: np.ndarray
-    propagation_s: np.ndarray
-    ground_arrival_s: np.ndarray
-    ground_start_s: np.ndarray
-    ground_end_s: np.ndarray
-    done_s: np.ndarray
-    transmissions: list = field(default_factory=list)  # (sample, sat, station, start, end, bytes)
-    events: int = 0
-    dropped_bytes: float = 0.0
-    #: What was decided (the inputs' plan on the fast path, the decider's choices online):
-    offload: np.ndarray | None = None   # bool
-    stage: np.ndarray | None = None     # int, the decision point; -1 = never started
-    onboard_s: np.ndarray | None = None  # onboard accelerator seconds spent
-    #: Inter-satellite relay: per-sample hops and seconds on ISLs, and every hop
-    #: (sample, hop, from, to, start, end, bytes, light time).
-    isl_hops: np.ndarray | None = None
-    isl_s: np.ndarray | None = None
-    isl_path: list | None = None
-    hops: list = field(default_factory=list)
+    ``timeout(t - now)`` fires at ``now + (t - now)``, which rounding may move off
+    ``t`` by an ulp; :meth:`at` fires at exactly ``t`` (a time the event loop
+    computed as a running sum, the way successive timeouts would have reached it).
+    """
+
+    def at(self, t: float) -> Event:
+        event = Event(self)
+        event._ok = True
+        event._value = None
+        heapq.heappush(self._queue, (t, NORMAL, next(self._eid), event))
+        return event
 
 
 class _Satellite:
     __slots__ = ("index", "windows", "w", "buffer", "used_bytes", "wake", "tx_cum",
-                 "tx_since", "seq", "isl_out", "isl_wake")
+                 "tx_since", "seq", "isl_out", "isl_wake",
+                 # fast path: the offloaded samples in onboard-end order, and how far read
+                 "arr_t", "arr_i", "k",
+                 # waiting for an antenna: the wake event, a token that invalidates old
+                 # places in the stations' queues, the station whose release woke it,
+                 # and the one pending timer (event, the time it fires)
+                 "wait_ev", "token", "woken_for", "timer", "timer_at")
 
     def __init__(self, index, windows):
         self.index = index
@@ -144,57 +123,72 @@ class _Satellite:
         self.used_bytes = 0.0
         self.wake = None
         self.tx_cum = 0.0         # seconds spent transmitting so far
-        self.tx_since = None      # start of the piece in progress, if any
+        self.tx_since = None      # start of the piece in progress, if any (live path)
         self.seq = 0
+        self.arr_t = self.arr_i = ()
+        self.k = 0
+        self.wait_ev = None
+        self.token = 0
+        self.woken_for = -1
+        self.timer = None
+        self.timer_at = math.nan
 
     def transmitted_time(self, now: float) -> float:
         return self.tx_cum + (now - self.tx_since if self.tx_since is not None else 0.0)
 
 
-class Simulation(OnlineOnboard, Relay):
+class Simulation(FastPath, OnlineOnboard, Relay):
     """One run.  Build with inputs; :meth:`run` returns a :class:`SimulationOutput`."""
 
     def __init__(self, samples: SampleInputs, network: NetworkInputs):
         self.s = samples
         self.net = network
         n = len(samples)
-        self.env = simpy.Environment()
-        nan = float("nan")
-        # Per-sample results as Python lists while running: indexing one element of a
-        # list is several times cheaper than of a numpy array.  Turned into arrays at the end.
-        self.status = ["unfinished"] * n
-        self.station = [-1] * n
-        self.tx_start = [nan] * n
-        self.tx_end = [nan] * n
-        self.tx_s = [0.0] * n
-        self.tx_pieces = [0] * n
-        self.wait_contact = [0.0] * n
-        self.buffer_queue = [0.0] * n
-        self.propagation = [0.0] * n
-        self.ground_arrival = [nan] * n
-        self.ground_start = [nan] * n
-        self.ground_end = [nan] * n
-        self.done = [nan] * n
-        self.transmissions: list = []
+        self.n = n
+        self.env = _Environment()
+        self.online = samples.decider is not None
+        # Per-sample results, preallocated (8 bytes a sample); numpy arrays at the end.
+        nan = math.nan
+        self.status = array("b", bytes([_UNFINISHED]) * n)
+        self.station = _ints(n, -1)
+        self.tx_sat = _ints(n, -1)       # the satellite that sent the last byte
+        self.tx_start = _floats(n, nan)
+        self.tx_end = _floats(n, nan)
+        self.tx_s = _floats(n, 0.0)
+        self.tx_pieces = _ints(n, 0)
+        self.wait_contact = _floats(n, 0.0)
+        self.buffer_queue = _floats(n, 0.0)
+        self.propagation = _floats(n, 0.0)
+        self.ground_arrival = _floats(n, nan)
+        self.ground_start = _floats(n, nan)
+        self.ground_end = _floats(n, nan)
+        self.done = _floats(n, nan)
+        # transmitted pieces: (sample, start, end, bits) each, and runs of pieces sent
+        # by one satellite to one station: (satellite, station, pieces) each
+        self.log = array("d")
+        self.log_runs = array("q")
         self.dropped_bytes = 0.0
         self.onboard_start = np.full(n, np.nan)
         self.onboard_end = np.full(n, np.nan)
-        # Python lists are much faster to index one element at a time than numpy arrays.
-        self._bytes = samples.bytes_sent.astype(float).tolist()
-        self._remaining_bits = [8.0 * b for b in self._bytes]
-        self._ground_s = samples.ground_s.astype(float).tolist()
-        self._priority = (samples.priority.astype(float).tolist()
+        sizes = np.asarray(samples.bytes_sent).astype(float)
+        self._bytes = array("d", sizes.tobytes())
+        self._remaining_bits = array("d", (8.0 * sizes).tobytes())
+        self._ground_s = samples.ground_s.astype(float).tolist() if self.online else None
+        self._priority = (array("d", np.asarray(samples.priority, float).tobytes())
                           if samples.priority is not None else None)
-        self._buffer_in = [0.0] * n
-        self._tx_mark = [0.0] * n
+        self._buffer_in = _floats(n, 0.0)
+        self._tx_mark = _floats(n, 0.0)
+        self._landed = array("q")         # samples in the order their last byte landed
+        self._cum_end = _floats(n, 0.0)   # the satellite's transmitting seconds by then
         self.sats = [_Satellite(i, list(w)) for i, w in enumerate(network.windows)]
         for sat in self.sats:
             sat.buffer = [] if network.priority_buffer else deque()
         self.antennas_free = list(network.antennas)
-        self.antenna_freed = [self.env.event() for _ in network.antennas]
+        self._waiting = [deque() for _ in network.antennas]   # (satellite, token)
         self.gpu_free = [[0.0] * max(1, g) for g in network.gpus]
         self._relay_setup()
-        self.online = samples.decider is not None
+        self.fast = not self.online and self.isl is None
+        self._stop = math.inf
         if self.online:
             self._offload_dyn = [False] * n
             self._stage_dyn = [-1] * n
@@ -202,115 +196,67 @@ class Simulation(OnlineOnboard, Relay):
 
     # -- onboard ---------------------------------------------------------------
 
-    @staticmethod
-    def fifo_schedule(capture: np.ndarray, work: np.ndarray, slots: int):
-        """Start and end times of FIFO service with ``slots`` servers (capture order).
-
-        The result is exactly the recursion ``start_k = max(capture_k, end_{k-1})``,
-        ``end_k = start_k + work_k`` evaluated in floating point, so a sample that
-        does not wait has ``start == capture`` exactly (a wait of exactly 0, never
-        -1e-11), ``start >= capture`` always and ``end == start + work`` always.
-
-        With one server it is vectorised.  The closed form ``end_k = W_k +
-        max_{j<=k}(capture_j - W_{j-1})`` (``W`` the cumulative work, one
-        ``maximum.accumulate``) is right to rounding only: subtracting large
-        cumulative sums leaves errors of ~1e-11 s, enough to turn "no wait" into a
-        tiny negative or positive one.  So it only *guesses* the busy periods (runs
-        of samples each starting when the previous ends).  Inside each period the
-        recursion is a plain running sum from the period's first capture; periods
-        of similar length are padded into one matrix and summed row by row with
-        ``np.add.accumulate`` (sequential, hence the recursion's exact rounding).
-        Then every guess is checked against the exact ends (``capture_k >=
-        end_{k-1}`` starts a new period); a wrong guess can only be a near-tie and
-        is corrected, which makes the first disagreement move strictly forward, so
-        this ends -- in practice at once.  Short queues use the loop directly.
-
-        >>> Simulation.fifo_schedule(np.array([0., 1., 10.]), np.array([5., 5., 1.]), 1)
-        (array([ 0.,  5., 10.]), array([ 5., 10., 11.]))
-        """
-        capture = np.asarray(capture, dtype=float)
-        work = np.asarray(work, dtype=float)
-        n = len(capture)
-
-        def loop(servers: int):
-            free = [-math.inf] * servers
-            starts, ends = [], []
-            for c, d in zip(capture.tolist(), work.tolist()):
-                t = heapq.heappop(free)
-                start = c if c > t else t
-                heapq.heappush(free, start + d)
-                starts.append(start)
-                ends.append(start + d)
-            return np.asarray(starts, dtype=float), np.asarray(ends, dtype=float)
-
-        if slots != 1 or n < 512:  # a Python loop: exact, and quicker for short queues
-            return loop(max(1, int(slots)))
-
-        def periods(first: np.ndarray):
-            """The recursion, given which samples start a busy period."""
-            start = capture.copy()
-            end = np.empty(n)
-            lone = first & np.append(first[1:], True)  # periods of one sample
-            end[lone] = capture[lone] + work[lone]
-            heads = np.flatnonzero(first & ~lone)
-            if len(heads) == 0:
-                return start, end
-            bounds = np.append(np.flatnonzero(first), n)
-            lengths = bounds[np.searchsorted(bounds, heads, side="right")] - heads
-            bucket = np.ceil(np.log2(lengths)).astype(np.int8)  # padded to a power of two
-            for b in np.unique(bucket):
-                sel = np.flatnonzero(bucket == b)
-                h, size = heads[sel], lengths[sel]
-                if len(sel) == 1:  # one long period: a plain running sum
-                    h0, k = int(h[0]), int(size[0])
-                    acc = np.add.accumulate(np.concatenate(([capture[h0]], work[h0:h0 + k])))
-                    start[h0 + 1:h0 + k] = acc[1:-1]
-                    end[h0:h0 + k] = acc[1:]
-                    continue
-                width = (1 << int(b)) + 1  # column 0: the period's first capture
-                rows = np.repeat(np.arange(len(sel)), size)
-                offset = np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
-                members = h[rows] + offset
-                slot = rows * width + offset + 1
-                table = np.zeros(len(sel) * width)
-                table[np.arange(len(sel)) * width] = capture[h]
-                table[slot] = work[members]
-                table = np.add.accumulate(table.reshape(len(sel), width), axis=1).ravel()
-                start[members] = table[slot - 1]
-                end[members] = table[slot]
-            return start, end
-
-        total = np.cumsum(work)
-        guess_end = total + np.maximum.accumulate(capture - (total - work))
-        first = np.ones(n, dtype=bool)
-        first[1:] = capture[1:] >= guess_end[:-1]
-        for _ in range(32):
-            start, end = periods(first)
-            exact = np.ones(n, dtype=bool)
-            exact[1:] = capture[1:] >= end[:-1]
-            if np.array_equal(exact, first):
-                return start, end
-            first = exact
-        return loop(1)  # pathological near-ties everywhere: the plain recursion
+    fifo_schedule = staticmethod(fifo_schedule)
+    timeout_chain = staticmethod(timeout_chain)
 
     # -- onboard, decided before the run (the fast path) --------------------------
 
+    def _by_satellite(self):
+        """Sample indices per satellite, each in capture order (ties: sample order)."""
+        s = self.s
+        sat = np.asarray(s.satellite)
+        order = np.lexsort((np.asarray(s.capture_s), sat))
+        bounds = np.searchsorted(sat[order], np.arange(len(self.sats) + 1))
+        return [order[bounds[k]:bounds[k + 1]] for k in range(len(self.sats))]
+
     def _schedule_onboard(self) -> None:
+        """Onboard FIFO in closed form.  Each sample leaves the accelerator when the
+        satellite's onboard process would have resumed for it (:meth:`timeout_chain`):
+        answered there, or into the buffer."""
         s = self.s
         slots = max(1, int(self.net.slots))
         work = s.onboard_s + np.where(s.offload, s.compress_s, 0.0)
-        for sat in range(len(self.sats)):
-            idx = np.nonzero(s.satellite == sat)[0]
-            idx = idx[np.argsort(s.capture_s[idx], kind="stable")]
+        offload = np.asarray(s.offload, dtype=bool)
+        stop = self._stop
+        guesses = []   # (satellite, when) of every sample that enters a buffer
+        for sat, idx in zip(self.sats, self._by_satellite()):
+            if not len(idx):
+                continue
             start, end = self.fifo_schedule(s.capture_s[idx], work[idx], slots)
             self.onboard_start[idx] = start
             self.onboard_end[idx] = end
             order = np.argsort(end, kind="stable")
-            self.env.process(self._onboard(self.sats[sat], idx[order].tolist(),
-                                           end[order].tolist(), s.offload[idx[order]].tolist()))
+            rows, ends = idx[order], end[order]
+            if not self.fast:  # relayed samples arrive at any moment: the live path
+                self.env.process(self._onboard(sat, rows.tolist(), ends.tolist(),
+                                               offload[rows].tolist()))
+                continue
+            left = self.timeout_chain(ends)
+            happened = left < stop           # the run stops before any event at `stop`
+            kept = happened & ~offload[rows]
+            done = np.frombuffer(self.done, dtype=np.float64)
+            status = np.frombuffer(self.status, dtype=np.int8)
+            done[rows[kept]] = left[kept]
+            status[rows[kept]] = _ONBOARD
+            sent = happened & offload[rows]
+            sat.arr_t = array("d", left[sent].tobytes())
+            sat.arr_i = array("q", rows[sent].astype(np.int64).tobytes())
+            buffer_in = np.frombuffer(self._buffer_in, dtype=np.float64)
+            buffer_in[rows[sent]] = left[sent]
+            guesses.append((np.full(int(sent.sum()), sat.index, dtype=np.int64), left[sent]))
+        prefetch = getattr(self.net.propagation_s, "prefetch", None)
+        if self.fast and prefetch is not None and guesses:
+            # Where transfers will most likely happen: the window each sample would take
+            # if it found the link to itself.  Sampling their slant ranges in one batch
+            # is much quicker than one window at a time as the loop reaches them.
+            sats = np.concatenate([g[0] for g in guesses])
+            when = np.concatenate([g[1] for g in guesses])
+            station, start = first_contact(self.net.windows, sats, when)
+            ok = station >= 0
+            prefetch(sats[ok], station[ok], start[ok])
 
     def _onboard(self, sat, rows, ends, offload):
-        """Hand each sample on when its onboard work ends: answer, or buffer."""
+        """Hand each sample on when its onboard work ends: answer, or buffer (live path)."""
         env = self.env
         for i, end, off in zip(rows, ends, offload):
             if end > env.now:
@@ -318,7 +264,7 @@ class Simulation(OnlineOnboard, Relay):
             if off:
                 self._enqueue(i, sat)
             else:
-                self.status[i] = "onboard"
+                self.status[i] = _ONBOARD
                 self.done[i] = env.now
 
     # -- buffer ----------------------------------------------------------------
@@ -326,7 +272,7 @@ class Simulation(OnlineOnboard, Relay):
     def _enqueue(self, i: int, sat: _Satellite) -> None:
         size = self._bytes[i]
         if sat.used_bytes + size > self.net.buffer_capacity_bytes:
-            self.status[i] = "dropped"
+            self.status[i] = _DROPPED
             self.dropped_bytes += size
             return
         sat.used_bytes += size
@@ -380,33 +326,104 @@ class Simulation(OnlineOnboard, Relay):
 
     def _downlink(self, sat: _Satellite):
         env = self.env
+        fast = self.fast
+        free = self.antennas_free
         while True:
-            if not sat.buffer:
+            now = env.now
+            woken_for, sat.woken_for = sat.woken_for, -1
+            if fast:
+                if sat.k < len(sat.arr_t) and sat.arr_t[sat.k] <= now:
+                    self._arrivals(sat, now, now, sat.tx_cum, False)
+                if not sat.buffer:
+                    if woken_for >= 0:
+                        self._pass_on(woken_for)
+                    if sat.k >= len(sat.arr_t):
+                        return  # nothing more will come
+                    yield env.at(sat.arr_t[sat.k])  # the next sample leaves the accelerator
+                    continue
+            elif not sat.buffer:
+                if woken_for >= 0:
+                    self._pass_on(woken_for)
                 sat.wake = env.event()
                 yield sat.wake
-            now = env.now
+                continue
             open_now, nxt = self._open_windows(sat, now)
-            usable = [w for w in open_now if self.antennas_free[w.station] > 0]
-            if not usable:
+            win = None
+            for w in open_now:  # the usable window that stays open longest (first on ties)
+                if free[w.station] > 0 and (win is None or w.set_s > win.set_s):
+                    win = w
+            if woken_for >= 0 and (win is None or win.station != woken_for):
+                self._pass_on(woken_for)
+            if win is None:
                 if not open_now and nxt == math.inf:
                     return  # no more contacts: what is left stays unfinished
-                until = min([nxt] + [w.set_s for w in open_now])
-                waits = [env.timeout(until - now)]
-                waits += [self.antenna_freed[w.station] for w in open_now]
-                yield env.any_of(waits)
+                until = nxt
+                for w in open_now:
+                    if w.set_s < until:
+                        until = w.set_s
+                if open_now:
+                    yield self._wait_for_antenna(sat, until, open_now)
+                else:
+                    yield env.timeout(until - now)
                 continue
-            win = max(usable, key=lambda w: w.set_s)
-            self.antennas_free[win.station] -= 1
+            st = win.station
+            free[st] -= 1
             try:
-                yield from self._transmit(sat, win)
+                if fast:
+                    yield from self._session(sat, win)
+                else:
+                    yield from self._transmit(sat, win)
             finally:
-                self.antennas_free[win.station] += 1
-                freed, self.antenna_freed[win.station] = (self.antenna_freed[win.station],
-                                                          env.event())
-                freed.succeed()
+                free[st] += 1
+                self._pass_on(st)
+
+    def _wait_for_antenna(self, sat: _Satellite, until: float, open_now) -> Event:
+        """Queue ``sat`` at the stations of its open windows and arm its timer for
+        ``until`` (a window rises or sets); the event fires on whichever comes first."""
+        env = self.env
+        sat.token += 1
+        ev = sat.wait_ev = env.event()
+        entry = (sat, sat.token)
+        for w in open_now:
+            self._waiting[w.station].append(entry)
+        if until == math.inf:
+            return ev
+        when = env.now + (until - env.now)   # when timeout(until - now) fires
+        timer = sat.timer
+        if timer is None or timer.callbacks is None or sat.timer_at != when:
+            timer = env.timeout(until - env.now, sat)
+            timer.callbacks.append(self._timer_fired)
+            sat.timer, sat.timer_at = timer, when
+        return ev
+
+    def _timer_fired(self, event) -> None:
+        sat = event.value
+        if sat.timer is not event:
+            return  # a timer since replaced: ignored
+        sat.timer = None
+        if sat.wait_ev is not None:
+            self._wake(sat)
+
+    def _wake(self, sat: _Satellite) -> None:
+        ev, sat.wait_ev = sat.wait_ev, None
+        sat.token += 1   # its places in the stations' queues are void
+        ev.succeed()
+
+    def _pass_on(self, st: int) -> None:
+        """An antenna of ``st`` may be free: wake the first satellite waiting for it."""
+        if self.antennas_free[st] <= 0:
+            return
+        queue = self._waiting[st]
+        while queue:
+            sat, token = queue.popleft()
+            if sat.token == token and sat.wait_ev is not None:
+                sat.woken_for = st
+                self._wake(sat)
+                return
 
     def _transmit(self, sat: _Satellite, win: ContactWindow):
-        """Send the head of the buffer while the window lasts, one transfer per sample.
+        """Send the head of the buffer while the window lasts, one transfer per sample
+        (live path: every piece is an event).
 
         Each sample's transfer is a fresh connection of the network's transport
         (:class:`~simulator.links.transport.Transport`): its pieces come from
@@ -419,7 +436,7 @@ class Simulation(OnlineOnboard, Relay):
         st = win.station
         transport = net.transport
         remaining = self._remaining_bits
-        tx_s, tx_pieces, log = self.tx_s, self.tx_pieces, self.transmissions
+        tx_s, tx_pieces, log = self.tx_s, self.tx_pieces, self.log
         transfer, current = None, -1
         while sat.buffer and env.now < win.set_s:
             i = self._head(sat)
@@ -453,33 +470,38 @@ class Simulation(OnlineOnboard, Relay):
             remaining[i] -= sent_bits
             tx_s[i] += dt
             tx_pieces[i] += 1
-            log.append((i, sat.index, st, now, now + dt, sent_bits / 8.0))
+            log.extend((i, now, now + dt, sent_bits))
+            runs = self.log_runs
+            if len(runs) and runs[-3] == sat.index and runs[-2] == st:
+                runs[-1] += 1
+            else:
+                runs.extend((sat.index, st, 1))
             if finishes:
                 remaining[i] = 0.0
                 self._pop(sat)
                 sat.used_bytes -= self._bytes[i]
-                self._sent(i, sat, st)
+                self._sent(i, sat, st, env.now, sat.tx_cum)
 
-    def _sent(self, i: int, sat: _Satellite, station: int) -> None:
-        env = self.env
-        now = env.now
+    def _sent(self, i: int, sat: _Satellite, station: int, now: float,
+              transmitted: float) -> None:
+        """Sample ``i``'s last byte landed at ``now`` (``transmitted``: the satellite's
+        transmitting seconds so far)."""
         self.tx_end[i] = now
         self.station[i] = station
-        in_buffer = now - self._buffer_in[i]
-        busy = sat.transmitted_time(now) - self._tx_mark[i]
-        # Differences of sums of times: round-off below a nanosecond is zero.
-        wait = in_buffer - busy
-        self.wait_contact[i] = wait if wait > 1e-9 else 0.0
-        queue = busy - self.tx_s[i]
-        self.buffer_queue[i] = queue if queue > 1e-9 else 0.0
+        self.tx_sat[i] = sat.index
+        self._cum_end[i] = transmitted
+        self._landed.append(i)
+        if not self.online:
+            return   # the ground queue is scheduled after the run
         delay = self.net.propagation_s(sat.index, station, now)
         self.propagation[i] = delay
-        ev = env.timeout(delay, (i, station))
+        ev = self.env.timeout(delay, (i, station))
         ev.callbacks.append(self._arrive)
 
     # -- ground ----------------------------------------------------------------
 
     def _arrive(self, event) -> None:
+        """Live path: a sample reaches its station and queues for a GPU."""
         i, station = event.value
         now = self.env.now
         self.ground_arrival[i] = now
@@ -491,44 +513,91 @@ class Simulation(OnlineOnboard, Relay):
         self.ground_start[i] = start
         self.ground_end[i] = end
         if end <= self.net.horizon_s:
-            self.status[i] = "ground"
+            self.status[i] = _GROUND
             self.done[i] = end
+
+    def _waits(self) -> None:
+        """Each sent sample's wait for a contact and queue in the buffer: its time in the
+        buffer split into the satellite's transmitting time meanwhile (its own
+        transmission and the samples ahead of it) and the rest."""
+        rows = np.frombuffer(self._landed, dtype=np.int64)
+        if not len(rows):
+            return
+        f = lambda values: np.frombuffer(values, dtype=np.float64)  # noqa: E731
+        in_buffer = f(self.tx_end)[rows] - f(self._buffer_in)[rows]
+        busy = f(self._cum_end)[rows] - f(self._tx_mark)[rows]
+        # Differences of sums of times: round-off below a nanosecond is zero.
+        wait = in_buffer - busy
+        f(self.wait_contact)[rows] = np.where(wait > 1e-9, wait, 0.0)
+        queue = busy - f(self.tx_s)[rows]
+        f(self.buffer_queue)[rows] = np.where(queue > 1e-9, queue, 0.0)
 
     # -- run -------------------------------------------------------------------
 
     def run(self, progress: Callable[[float], None] | None = None, steps: int = 100):
         """Run to the horizon; ``progress`` gets the simulated seconds advanced."""
+        horizon = self.net.horizon_s
+        stepped = progress is not None and math.isfinite(horizon)
+        if stepped:
+            step = horizon / steps
+            self._stop = min(horizon, steps * step)
+        else:
+            self._stop = horizon if math.isfinite(horizon) else math.inf
+        self._kernel = _TcpKernel.for_transport(self.net.transport) if self.fast else None
         if self.online:
             self._schedule_online()
         else:
             self._schedule_onboard()
         for sat in self.sats:
             self.env.process(self._downlink(sat))
-        horizon = self.net.horizon_s
-        if progress is None or not math.isfinite(horizon):
+        if not stepped:
             self.env.run(until=horizon if math.isfinite(horizon) else None)
         else:
-            step = horizon / steps
             for k in range(1, steps + 1):
                 before = self.env.now
                 self.env.run(until=min(horizon, k * step))
                 progress(self.env.now - before)
         # SimPy numbers every scheduled event with a counter: its next value is the count.
         events = next(self.env._eid)
-        f = lambda values: np.asarray(values, dtype=float)  # noqa: E731
+        if self.fast:
+            # what left the accelerator before the stop but found no downlink to take it
+            for sat in self.sats:
+                if sat.k < len(sat.arr_t):
+                    self._arrivals(sat, math.inf, 0.0, sat.tx_cum, False)
+        self._waits()
+        if not self.online:
+            self._schedule_ground()
+        return self._output(events)
+
+    def _output(self, events: int) -> SimulationOutput:
+        f = lambda values: np.frombuffer(values, dtype=np.float64).copy()  # noqa: E731
+        q = lambda values: np.frombuffer(values, dtype=np.int64).copy()  # noqa: E731
+        pieces = np.frombuffer(self.log, dtype=np.float64).reshape(-1, 4)
+        runs = np.frombuffer(self.log_runs, dtype=np.int64).reshape(-1, 3)
+        order = (np.argsort(pieces[:, 2], kind="stable") if self.fast  # logged satellite by
+                 else slice(None))                   # satellite: in the order pieces ended
+        log = np.empty(len(pieces), dtype=TRANSMISSION_DTYPE)
+        log["row"] = pieces[order, 0]
+        log["satellite_index"] = np.repeat(runs[:, 0], runs[:, 2])[order]
+        log["station_index"] = np.repeat(runs[:, 1], runs[:, 2])[order]
+        log["start_s"] = pieces[order, 1]
+        log["end_s"] = pieces[order, 2]
+        log["bytes"] = pieces[order, 3] / 8.0   # (logged in bits)
+        del pieces, runs
+        status = np.asarray(STATUS, dtype=object)[np.frombuffer(self.status, dtype=np.int8)]
         return SimulationOutput(
-            status=np.asarray(self.status, dtype=object), station=np.asarray(self.station),
+            status=status, station=q(self.station),
             onboard_start_s=self.onboard_start, onboard_end_s=self.onboard_end,
             tx_start_s=f(self.tx_start), tx_end_s=f(self.tx_end), tx_s=f(self.tx_s),
-            tx_pieces=np.asarray(self.tx_pieces), wait_contact_s=f(self.wait_contact),
+            tx_pieces=q(self.tx_pieces), wait_contact_s=f(self.wait_contact),
             buffer_queue_s=f(self.buffer_queue), propagation_s=f(self.propagation),
             ground_arrival_s=f(self.ground_arrival), ground_start_s=f(self.ground_start),
             ground_end_s=f(self.ground_end), done_s=f(self.done),
-            transmissions=self.transmissions, events=events, dropped_bytes=self.dropped_bytes,
+            transmissions=log, events=events, dropped_bytes=self.dropped_bytes,
             isl_hops=np.asarray(self._hop_count, dtype=np.int64),
             isl_s=np.asarray(self._isl_s, dtype=float),
             isl_path=[">".join(map(str, p)) if p else "" for p in self._path],
-            hops=self.hops, **self._decided())
+            hops=self.hops, path="fast" if self.fast else "live", **self._decided())
 
     def _decided(self) -> dict:
         s = self.s

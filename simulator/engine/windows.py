@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from .simulation import ContactWindow
@@ -51,12 +52,26 @@ def contact_plan(scenario, orbits, stations, start, horizon_s: float) -> Contact
 def windows_by_satellite(contacts: pd.DataFrame, orbits, stations) -> list[list[ContactWindow]]:
     """A contact table (``satellite``, ``station``, ``rise_s``, ``set_s``) as windows per
     satellite index, each in rise order, naming its station by index."""
+    windows: list[list[ContactWindow]] = [[] for _ in orbits]
+    if not len(contacts):
+        return windows
+    ordered = contacts.sort_values("rise_s")   # (the same stable order as before)
     sat_of = {o.name: i for i, o in enumerate(orbits)}
     st_of = {s.name: j for j, s in enumerate(stations)}
-    windows: list[list[ContactWindow]] = [[] for _ in orbits]
-    if len(contacts):
-        ordered = contacts.sort_values("rise_s")
-        for sat, st, rise, set_ in zip(ordered["satellite"], ordered["station"],
-                                       ordered["rise_s"], ordered["set_s"]):
-            windows[sat_of[sat]].append(ContactWindow(float(rise), float(set_), st_of[st]))
+    sat = _codes(ordered["satellite"], sat_of)
+    st = _codes(ordered["station"], st_of).tolist()
+    rise = ordered["rise_s"].to_numpy(dtype=float).tolist()
+    set_ = ordered["set_s"].to_numpy(dtype=float).tolist()
+    order = np.argsort(sat, kind="stable")       # satellite by satellite, in rise order
+    bounds = np.searchsorted(sat[order], np.arange(len(orbits) + 1)).tolist()
+    order = order.tolist()
+    for k in range(len(orbits)):
+        windows[k] = [ContactWindow(rise[r], set_[r], st[r]) for r in order[bounds[k]:bounds[k + 1]]]
     return windows
+
+
+def _codes(names: pd.Series, index: dict) -> np.ndarray:
+    """``index[name]`` of every name (a KeyError names the first unknown one)."""
+    uniques, codes = np.unique(names.astype(str).to_numpy(dtype=object), return_inverse=True)
+    lookup = np.array([index[name] for name in uniques.tolist()], dtype=np.int64)
+    return lookup[codes.reshape(-1)] if len(uniques) else np.zeros(0, dtype=np.int64)

@@ -86,27 +86,52 @@ def link_capacity(scenario, orbits, stations, start):
 
 
 def link_propagation(scenario, orbits, stations, start, windows, geometry) -> Propagation:
-    """``propagation_s(sat, station, t)``: the slant-range light time (0 when switched off)."""
+    """``propagation_s(sat, station, t)``: the slant-range light time (0 when switched off).
+
+    The function also has ``many(sats, stations, times)``: the light times of many
+    transfers at once (arrays in, an array out, the same values bit for bit), which
+    the engine and the service latency use.  The slant ranges come from a
+    :class:`~simulator.orbits.geometry.RangeTable` that samples a contact window
+    only when a time in it is asked for.
+    """
+    import numpy as np
+
     cfg = scenario.link
     if cfg.propagation_delay and cfg.availability == "orbital":
         from ..orbits.geometry import PassGeometry, RangeTable
 
         ranges = RangeTable(geometry or PassGeometry(orbits, stations, start), windows)
+        range_km, range_km_many = ranges.range_km, ranges.range_km_many
 
         def propagation(sat, st, t):
-            return ranges.range_km(sat, st, t) / SPEED_OF_LIGHT_KM_S
+            return range_km(sat, st, t) / SPEED_OF_LIGHT_KM_S
+
+        def many(sats, sts, ts):
+            return range_km_many(sats, sts, ts) / SPEED_OF_LIGHT_KM_S
+
+        propagation.range_km = range_km   # the slant range itself (km), for the round trip
+        propagation.prefetch = ranges.prefetch   # sample likely windows in one batch
     elif cfg.propagation_delay:
         # Always connected (the paper's measurement): the station is straight below, so
         # the slant range is the satellite's altitude (its lowest possible value).
         from ..orbits.constellations import mean_altitude_km
 
         altitude = [mean_altitude_km(o) for o in orbits]
+        delays = np.array([a / SPEED_OF_LIGHT_KM_S for a in altitude], dtype=float)
 
         def propagation(sat, st, t):
             return altitude[sat] / SPEED_OF_LIGHT_KM_S
+
+        def many(sats, sts, ts):
+            sats, _, _ = np.broadcast_arrays(np.asarray(sats, dtype=np.int64), sts, ts)
+            return delays[sats]
     else:
         def propagation(sat, st, t):
             return 0.0
+
+        def many(sats, sts, ts):
+            return np.zeros(np.broadcast(np.asarray(sats), np.asarray(sts), np.asarray(ts)).shape)
+    propagation.many = many
     return propagation
 
 
@@ -140,7 +165,18 @@ def link_transport(scenario, capacity, propagation, calibrated: dict | None) -> 
     ground_rtt_s = (cfg.ground_rtt_ms / 1000.0 if cfg is not None and cfg.ground_rtt_ms is not None
                     else tp.GROUND_RTT_S)
 
-    def rtt_s(sat, st, t):
-        return 2.0 * propagation(sat, st, t) + ground_rtt_s
+    range_km = getattr(propagation, "range_km", None)
+    if range_km is not None:   # the same arithmetic as below, one call less per transfer
+        def rtt_s(sat, st, t):
+            return 2.0 * (range_km(sat, st, t) / SPEED_OF_LIGHT_KM_S) + ground_rtt_s
+    else:
+        def rtt_s(sat, st, t):
+            return 2.0 * propagation(sat, st, t) + ground_rtt_s
 
+    many = getattr(propagation, "many", None)
+    if many is not None:
+        def rtt_many(sats, sts, ts):
+            return 2.0 * many(sats, sts, ts) + ground_rtt_s
+
+        rtt_s.many = rtt_many  # the round trips of many transfers (service latency)
     return tp.TcpTransport(capacity, rtt_s=rtt_s, **options)

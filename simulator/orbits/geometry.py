@@ -44,6 +44,7 @@ simulation.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from functools import lru_cache
 from typing import Sequence
@@ -237,17 +238,19 @@ class PassGeometry:
         return self.range_and_elevation(sat, station, t_s)[1]
 
 
-class _Pair:
-    """The contact windows of one satellite-station pair, and their range tables."""
-
-    __slots__ = ("rise", "set", "tables", "rise_arr", "set_arr", "eager")
-
-    def __init__(self):
-        self.rise: list[float] = []
-        self.set: list[float] = []
-        self.tables: list = []       # per window: None until asked, then (t, r, t[], r[])
-        self.rise_arr = self.set_arr = None
-        self.eager = None            # (times, ranges) of all windows: the pair's fallback
+def _bisect_many(values: np.ndarray, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``bisect.bisect_right(values, x[i], lo[i], hi[i])`` for every ``i`` at once (the same
+    probes in the same order, so the same answer on any sequence, sorted or not)."""
+    lo, hi = lo.astype(np.int64, copy=True), hi.astype(np.int64, copy=True)
+    active = lo < hi
+    while active.any():
+        idx = np.flatnonzero(active)
+        mid = (lo[idx] + hi[idx]) // 2
+        right = values[mid] <= x[idx]
+        lo[idx] = np.where(right, mid + 1, lo[idx])
+        hi[idx] = np.where(right, hi[idx], mid)
+        active[idx] = lo[idx] < hi[idx]
+    return lo
 
 
 class RangeTable:
@@ -256,134 +259,197 @@ class RangeTable:
     The event loop needs the range (for the propagation delay and the TCP round
     trip) once or twice per transmitted sample; propagating SGP4 each time costs
     far more than the rest of the event.  Ranges are sampled every ``step_s``
-    seconds through a window (one vectorised SGP4 call) and interpolated
-    linearly: near a zenith pass at 550 km the range curves by at most ~0.1
-    km/s^2, so a 10 s step is within ~1 km (3 microseconds of delay).
+    seconds through a window and interpolated linearly: near a zenith pass at
+    550 km the range curves by at most ~0.1 km/s^2, so a 10 s step is within
+    ~1 km (3 microseconds of delay).
 
-    A window is sampled the first time a time in (or next to) it is asked for,
-    and kept as arrays: a run samples only the windows that carry a transfer.
-    The values are those of sampling every window of a satellite-station pair at
-    once and interpolating along the pair's concatenated samples (between two
-    windows of the pair: from the last sample of one to the first of the next);
-    times before the pair's first window or after its last, and pairs without a
-    window, fall back to :class:`PassGeometry`.
+    **Lazy and array-backed.**  The windows are kept as arrays (satellite-station
+    pair by pair, each pair's windows in the order given); a window is sampled
+    (one vectorised SGP4 call, or one for many windows: :meth:`prefetch`) the
+    first time a time in or next to it is asked for, into one flat array of
+    sample times and ranges.  A run samples only the windows that carry a
+    transfer.  The values are those of sampling every window of a pair at once
+    and interpolating along the pair's concatenated samples (between two windows
+    of the pair: from the last sample of one to the first of the next); times
+    before the pair's first window or after its last, and pairs without a
+    window, fall back to :class:`PassGeometry`.  A pair whose windows overlap
+    (never from the contact search) is sampled as one table.
 
-    :meth:`range_km` answers one time (bisection in Python lists, the quickest
-    for one), :meth:`range_km_many` many at once (the same arithmetic in numpy,
-    bit for bit).
+    :meth:`range_km` answers one time (bisection in Python, the quickest for
+    one); :meth:`range_km_many` many at once (the same bisections and arithmetic
+    in numpy, bit for bit).
     """
 
     def __init__(self, geometry: PassGeometry, windows, step_s: float = 10.0):
         import bisect
+        from array import array
 
         self._bisect = bisect.bisect_right
         self.geometry = geometry
         self.step_s = step_s
-        self._pairs: dict[tuple[int, int], _Pair] = {}
-        pairs = self._pairs
+        self.sampled_windows = 0     #: windows sampled so far
+        self.sampling_s = 0.0        #: seconds spent sampling them
+        sats, stations, rises, sets = [], [], [], []
         for sat, sat_windows in enumerate(windows):
             for w in sat_windows:
-                set_s = w.set_s
-                if not set_s < np.inf:  # also skips nan
-                    continue
-                key = (sat, w.station)
-                pair = pairs.get(key)
-                if pair is None:
-                    pair = pairs[key] = _Pair()
-                pair.rise.append(w.rise_s)
-                pair.set.append(set_s)
-        for pair in pairs.values():
-            pair.tables = [None] * len(pair.rise)
-            if any(b < a for a, b in zip(pair.set, pair.rise[1:])):
-                pair.eager = ()  # windows that overlap: sample the pair as one table
+                sats.append(sat)
+                stations.append(w.station)
+                rises.append(w.rise_s)
+                sets.append(w.set_s)
+        rise = np.asarray(rises, dtype=float)
+        set_ = np.asarray(sets, dtype=float)
+        sat = np.asarray(sats, dtype=np.int64)
+        station = np.asarray(stations, dtype=np.int64)
+        keep = set_ < np.inf           # endless windows (always connected) have no table
+        rise, set_, sat, station = rise[keep], set_[keep], sat[keep], station[keep]
+        n_stations = len(getattr(geometry, "stations", ()))
+        self._n_stations = max(n_stations, int(station.max()) + 1 if len(station) else 0, 1)
+        key = sat * self._n_stations + station
+        order = np.argsort(key, kind="stable")   # pair by pair, each in the given order
+        self._key = key[order]
+        self._sat, self._station = sat[order], station[order]
+        self._rise, self._set = rise[order], set_[order]
+        self._rise_a, self._set_a = array("d", self._rise.tobytes()), array("d", self._set.tobytes())
+        # where each window's samples start in the flat arrays (-1: not sampled yet)
+        self._offset = array("q", np.full(len(order), -1, dtype=np.int64).tobytes())
+        self._count = array("q", bytes(8 * len(order)))
+        self._times, self._ranges = array("d"), array("d")   # the samples, window after window
+        self._last = (-1, -1, 0.0, 0.0, [], [])
+        cuts = np.flatnonzero(np.diff(self._key)) + 1
+        self._block_lo = np.concatenate(([0], cuts)).astype(np.int64)
+        self._block_hi = np.concatenate((cuts, [len(order)])).astype(np.int64)
+        self._block_key = self._key[self._block_lo] if len(order) else np.zeros(0, np.int64)
+        self._blocks = {(int(k) // self._n_stations, int(k) % self._n_stations): (int(a), int(b))
+                        for k, a, b in zip(self._block_key.tolist(), self._block_lo.tolist(),
+                                           self._block_hi.tolist())}
+        # pairs whose windows overlap, or are not in rise order: one table (the plain way)
+        odd = np.zeros(len(order), dtype=bool)
+        if len(order) > 1:
+            same = self._key[1:] == self._key[:-1]
+            odd[1:] = same & (self._rise[1:] < self._set[:-1])
+        self._eager: dict = {}
+        for k in np.unique(self._key[odd]).tolist():
+            self._eager[(k // self._n_stations, k % self._n_stations)] = None
 
     def __repr__(self) -> str:
-        sampled = sum(t is not None for p in self._pairs.values() for t in p.tables)
-        windows = sum(len(p.tables) for p in self._pairs.values())
-        return f"RangeTable({len(self._pairs)} pairs, {sampled} of {windows} windows sampled)"
+        return (f"RangeTable({len(self._blocks)} pairs, {self.sampled_windows} of "
+                f"{len(self._rise)} windows sampled)")
 
-    # -- tables ---------------------------------------------------------------
+    # -- samples --------------------------------------------------------------
 
     def _samples(self, rise: float, set_s: float) -> np.ndarray:
         return np.append(np.arange(rise, set_s, self.step_s), set_s)
 
-    def _table(self, key, pair: _Pair, j: int):
-        table = pair.tables[j]
+    def _fill(self, windows) -> None:
+        """Sample the windows ``windows`` (indices, not yet sampled) in one batch."""
+        windows = [int(w) for w in windows if self._offset[int(w)] < 0]
+        if not windows:
+            return
+        begin = time.perf_counter()
+        try:
+            times = [self._samples(self._rise_a[w], self._set_a[w]) for w in windows]
+            sizes = [len(x) for x in times]
+            flat_t = np.concatenate(times)
+            if len(windows) == 1 and hasattr(self.geometry, "_ranges_one"):
+                w = windows[0]
+                flat_r = self.geometry._ranges_one(int(self._sat[w]), int(self._station[w]),
+                                                   flat_t)
+            elif hasattr(self.geometry, "range_km_many"):
+                idx = np.asarray(windows, dtype=np.int64)
+                flat_r = self.geometry.range_km_many(np.repeat(self._sat[idx], sizes),
+                                                     np.repeat(self._station[idx], sizes), flat_t)
+            else:
+                flat_r = np.concatenate([
+                    np.asarray(self.geometry.range_km(int(self._sat[w]), int(self._station[w]),
+                                                      x), dtype=float)
+                    for w, x in zip(windows, times)])
+            flat_r = np.asarray(flat_r, dtype=float)
+            start = len(self._times)
+            self._times.frombytes(flat_t.tobytes())
+            self._ranges.frombytes(flat_r.tobytes())
+            for w, x, n in zip(windows, times, sizes):
+                self._offset[w], self._count[w] = start, n
+                start += n
+                if n > 1 and not (x[1:] > x[:-1]).all():  # a rounding oddity of arange
+                    self._eager[(int(self._sat[w]), int(self._station[w]))] = None
+                    self._last = (-1, -1, 0.0, 0.0, [], [])
+        finally:
+            self.sampled_windows += len(windows)
+            self.sampling_s += time.perf_counter() - begin
+
+    def _eager_table(self, key):
+        """The pair ``key`` as one table (the plain algorithm, for odd windows)."""
+        table = self._eager[key]
         if table is None:
-            self._fill([(key, pair, j)])
-            table = pair.tables[j]
+            lo, hi = self._blocks[key]
+            times = np.concatenate([self._samples(self._rise_a[w], self._set_a[w])
+                                    for w in range(lo, hi)])
+            ranges = np.asarray(self.geometry.range_km(key[0], key[1], times), dtype=float)
+            table = self._eager[key] = (times.tolist(), ranges.tolist())
         return table
 
-    def _fill(self, wanted) -> None:
-        """Sample the windows ``wanted`` ((key, pair, j) each) in one batch."""
-        times = [self._samples(pair.rise[j], pair.set[j]) for _, pair, j in wanted]
-        many = getattr(self.geometry, "range_km_many", None)
-        if len(wanted) == 1 and hasattr(self.geometry, "_ranges_one"):
-            (key, _, _), = wanted
-            ranges = [self.geometry._ranges_one(key[0], key[1], times[0])]
-        elif many is not None:
-            sizes = [len(x) for x in times]
-            sats = np.repeat([key[0] for key, _, _ in wanted], sizes)
-            stations = np.repeat([key[1] for key, _, _ in wanted], sizes)
-            flat = np.asarray(many(sats, stations, np.concatenate(times)), dtype=float)
-            ranges = np.split(flat, np.cumsum(sizes)[:-1])
-        else:
-            ranges = [np.asarray(self.geometry.range_km(key[0], key[1], x), dtype=float)
-                      for (key, _, _), x in zip(wanted, times)]
-        for (key, pair, j), x, r in zip(wanted, times, ranges):
-            if len(x) > 1 and not (x[1:] > x[:-1]).all():
-                pair.eager = ()  # a rounding oddity of arange: the pair as one table
-            pair.tables[j] = (x.tolist(), r.tolist(), x, r)
-
-    def _eager(self, key, pair: _Pair):
-        """The whole pair as one table (the plain algorithm, for odd windows)."""
-        if not pair.eager:
-            times = np.concatenate([self._samples(a, b) for a, b in zip(pair.rise, pair.set)])
-            ranges = np.asarray(self.geometry.range_km(key[0], key[1], times), dtype=float)
-            pair.eager = (times.tolist(), ranges.tolist())
-        return pair.eager
+    def prefetch(self, sat, station, t_s) -> int:
+        """Sample, in one batch, the windows that contain these (satellite, station, time)
+        triples (a guess of where transfers will happen: any guess gives the same
+        values, a good one saves sampling windows one at a time).  Returns how many."""
+        j, inside, _ = self._locate(sat, station, t_s)
+        wanted = np.unique(j[inside])
+        wanted = wanted[np.frombuffer(self._offset, dtype=np.int64)[wanted] < 0]
+        self._fill(wanted.tolist())
+        return len(wanted)
 
     # -- lookups -------------------------------------------------------------
 
     def range_km(self, sat: int, station: int, t_s: float) -> float:
+        last = self._last   # the window interpolated in last: most lookups fall in it again
+        if last[0] == sat and last[1] == station and last[2] <= t_s < last[3]:
+            times, r = last[4], last[5]
+            k = self._bisect(times, t_s)
+            t0, t1 = times[k - 1], times[k]
+            if t1 - t0 > 0:
+                return r[k - 1] + (r[k] - r[k - 1]) * (t_s - t0) / (t1 - t0)
+            return float(self.geometry.range_km(sat, station, t_s))
         key = (sat, station)
-        pair = self._pairs.get(key)
-        if pair is not None and pair.eager is None:
-            j = self._bisect(pair.rise, t_s) - 1
-            if j >= 0 and t_s < pair.set[j]:  # inside window j
-                table = pair.tables[j] or self._table(key, pair, j)
-                if pair.eager is None:
-                    times, r = table[0], table[1]
-                    k = self._bisect(times, t_s)
-                    t0, t1 = times[k - 1], times[k]
-                    if t1 - t0 > 0:
-                        return r[k - 1] + (r[k] - r[k - 1]) * (t_s - t0) / (t1 - t0)
-                    return float(self.geometry.range_km(sat, station, t_s))
-            return self._outside(key, pair, j, t_s)
-        if pair is not None:
-            return self._lookup(*self._eager(key, pair), sat, station, t_s)
+        block = self._blocks.get(key)
+        if block is None:
+            return float(self.geometry.range_km(sat, station, t_s))
+        if key in self._eager:
+            return self._lookup(*self._eager_table(key), sat, station, t_s)
+        lo, hi = block
+        j = self._bisect(self._rise_a, t_s, lo, hi) - 1
+        if j >= lo and t_s < self._set_a[j]:  # inside window j
+            o = self._offset[j]
+            if o < 0:
+                self._fill((j,))
+                if key in self._eager:
+                    return self._lookup(*self._eager_table(key), sat, station, t_s)
+                o = self._offset[j]
+            times, r = self._times, self._ranges
+            # (windows of a pair in order: rise <= t < set is window j and no other)
+            end = o + self._count[j]
+            self._last = (sat, station, self._rise_a[j], self._set_a[j], times[o:end].tolist(),
+                          r[o:end].tolist())
+            k = self._bisect(times, t_s, o, end)
+            t0, t1 = times[k - 1], times[k]
+            if t1 - t0 > 0:
+                return r[k - 1] + (r[k] - r[k - 1]) * (t_s - t0) / (t1 - t0)
+            return float(self.geometry.range_km(sat, station, t_s))
+        if j < lo:   # before the pair's first window
+            return float(self.geometry.range_km(sat, station, t_s))
+        # at or after the end of window j: between it and the next, or past the last
+        self._fill([w for w in (j, j + 1) if w < hi])
+        if key in self._eager:
+            return self._lookup(*self._eager_table(key), sat, station, t_s)
+        times, r = self._times, self._ranges
+        last = self._offset[j] + self._count[j] - 1
+        if j + 1 < hi:
+            first = self._offset[j + 1]
+            t0, t1 = times[last], times[first]
+            if t1 - t0 > 0:
+                return r[last] + (r[first] - r[last]) * (t_s - t0) / (t1 - t0)
+        elif t_s == times[last]:
+            return r[last]
         return float(self.geometry.range_km(sat, station, t_s))
-
-    def _outside(self, key, pair: _Pair, j: int, t_s: float) -> float:
-        """``t_s`` not inside a window: before the first (``j`` = -1), at or after the end
-        of window ``j``, between it and the next."""
-        if pair.eager is not None:
-            return self._lookup(*self._eager(key, pair), key[0], key[1], t_s)
-        if j >= 0:
-            last = self._table(key, pair, j)
-            if j + 1 < len(pair.rise):   # between window j and j + 1
-                first = self._table(key, pair, j + 1)
-                if pair.eager is None:
-                    t0, t1, r0, r1 = last[0][-1], first[0][0], last[1][-1], first[1][0]
-                    if t1 - t0 > 0:
-                        return r0 + (r1 - r0) * (t_s - t0) / (t1 - t0)
-                    return float(self.geometry.range_km(key[0], key[1], t_s))
-                return self._outside(key, pair, j, t_s)
-            if pair.eager is None and t_s == last[0][-1]:  # the end of the last window
-                return last[1][-1]
-            if pair.eager is not None:
-                return self._outside(key, pair, j, t_s)
-        return float(self.geometry.range_km(key[0], key[1], t_s))
 
     def _lookup(self, times, ranges, sat, station, t_s):
         """Linear interpolation along one table (the plain algorithm)."""
@@ -396,76 +462,87 @@ class RangeTable:
             return ranges[-1]
         return float(self.geometry.range_km(sat, station, t_s))
 
+    def _locate(self, sat, station, t_s):
+        """Per triple: the window index ``j`` (last of its pair risen by ``t``), whether
+        ``t`` is inside it, and the pair's block end; ``j`` < block start where none."""
+        sat = np.asarray(sat, dtype=np.int64)
+        station = np.asarray(station, dtype=np.int64)
+        t = np.asarray(t_s, dtype=float)
+        n = len(t)
+        key = sat * self._n_stations + station
+        pos = np.searchsorted(self._block_key, key)
+        pos_ok = np.minimum(pos, max(len(self._block_key) - 1, 0))
+        found = ((station >= 0) & (station < self._n_stations) & (sat >= 0)
+                 & (pos < len(self._block_key)))
+        if len(self._block_key):
+            found &= self._block_key[pos_ok] == key
+        lo = np.where(found, self._block_lo[pos_ok] if len(self._block_key) else 0, 0)
+        hi = np.where(found, self._block_hi[pos_ok] if len(self._block_key) else 0, 0)
+        j = _bisect_many(self._rise, t, lo, hi) - 1 if n else np.zeros(0, np.int64)
+        inside = found & (j >= lo) & (t < self._set[np.clip(j, 0, max(len(self._set) - 1, 0))]
+                                      if len(self._set) else False)
+        return j, inside, (found, lo, hi)
+
     def range_km_many(self, sat, station, t_s) -> np.ndarray:
         """:meth:`range_km` of many (satellite, station, time) triples at once.
 
-        Arrays that broadcast together; the result has their shape.  Times inside
-        a window are interpolated in numpy, window by window; the others (rare:
-        after a window's end, or outside every window) go one by one.
+        Arrays that broadcast together; the result has their shape.  The windows
+        asked for are sampled in one batch; times inside a window, or between two
+        windows of a pair, are interpolated in numpy; the rest go one by one.
         """
         sat, station, t = np.broadcast_arrays(np.asarray(sat, dtype=np.int64),
                                               np.asarray(station, dtype=np.int64),
                                               np.asarray(t_s, dtype=float))
         shape = t.shape
         sat, station, t = sat.ravel(), station.ravel(), t.ravel()
-        out = np.empty(len(t))
+        out = np.full(len(t), np.nan)
         if not len(t):
             return out.reshape(shape)
-        order = np.lexsort((station, sat))
-        a_sorted, g_sorted = sat[order], station[order]
-        cuts = np.flatnonzero((np.diff(a_sorted) != 0) | (np.diff(g_sorted) != 0)) + 1
-        groups = []
-        wanted = []
-        for a, b in zip(np.concatenate(([0], cuts)).tolist(),
-                        np.concatenate((cuts, [len(order)])).tolist()):
-            rows = order[a:b]
-            key = (int(a_sorted[a]), int(g_sorted[a]))
-            groups.append((key, rows))
-            pair = self._pairs.get(key)
-            if pair is None or pair.eager is not None:
-                continue
-            if pair.rise_arr is None:
-                pair.rise_arr = np.asarray(pair.rise, dtype=float)
-                pair.set_arr = np.asarray(pair.set, dtype=float)
-            x = t[rows]
-            j = np.searchsorted(pair.rise_arr, x, side="right") - 1
-            inside = (j >= 0) & (x < pair.set_arr[np.maximum(j, 0)])
-            # inside window j: that window; after it: it and the next (interpolated between)
-            need = np.concatenate((j[inside], j[~inside & (j >= 0)],
-                                   j[~inside & (j >= 0) & (j + 1 < len(pair.rise))] + 1))
-            wanted += [(key, pair, w) for w in np.unique(need).tolist()
-                       if pair.tables[w] is None]
-        if wanted:
-            self._fill(wanted)
-        for key, rows in groups:
-            out[rows] = self._pair_many(key, t[rows])
-        return out.reshape(shape)
-
-    def _pair_many(self, key, t: np.ndarray) -> np.ndarray:
-        pair = self._pairs.get(key)
-        if pair is None or pair.eager is not None:
-            return np.array([self.range_km(key[0], key[1], x) for x in t.tolist()], dtype=float)
-        if pair.rise_arr is None:
-            pair.rise_arr = np.asarray(pair.rise, dtype=float)
-            pair.set_arr = np.asarray(pair.set, dtype=float)
-        j = np.searchsorted(pair.rise_arr, t, side="right") - 1
-        inside = (j >= 0) & (t < pair.set_arr[np.maximum(j, 0)])
-        out = np.empty(len(t))
+        j, inside, (found, lo, hi) = self._locate(sat, station, t)
+        after = found & (j >= lo) & ~inside
+        nxt = after & (j + 1 < hi)
+        self._fill(np.unique(np.concatenate((j[inside], j[after], j[nxt] + 1))).tolist())
+        eager = np.zeros(len(t), dtype=bool)
+        if self._eager:
+            pairs = set(self._eager)
+            eager = found & np.fromiter(((a, b) in pairs for a, b in
+                                         zip(sat.tolist(), station.tolist())), bool, len(t))
+        offset = np.frombuffer(self._offset, dtype=np.int64)
+        count = np.frombuffer(self._count, dtype=np.int64)
+        times = np.frombuffer(self._times, dtype=np.float64)
+        ranges = np.frombuffer(self._ranges, dtype=np.float64)
         done = np.zeros(len(t), dtype=bool)
-        for w in np.unique(j[inside]).tolist():
-            table = pair.tables[w]
-            if pair.eager is not None:  # an odd window turned up: the plain algorithm
-                return np.array([self.range_km(key[0], key[1], x) for x in t.tolist()],
-                                dtype=float)
-            times, ranges = table[2], table[3]
-            sel = np.flatnonzero(inside & (j == w))
-            x = t[sel]
-            k = np.searchsorted(times, x, side="right")
-            t0, t1, r0, r1 = times[k - 1], times[k], ranges[k - 1], ranges[k]
-            ok = t1 - t0 > 0
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out[sel] = r0 + (r1 - r0) * (x - t0) / (t1 - t0)
-            done[sel[ok]] = True
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rows = np.flatnonzero(inside & ~eager)
+            if len(rows):
+                o = offset[j[rows]]
+                k = _bisect_many(times, t[rows], o, o + count[j[rows]])
+                t0, t1, r0, r1 = times[k - 1], times[k], ranges[k - 1], ranges[k]
+                ok = t1 - t0 > 0
+                x = t[rows]
+                out[rows] = r0 + (r1 - r0) * (x - t0) / (t1 - t0)
+                done[rows[ok]] = True
+            rows = np.flatnonzero(nxt & ~eager)
+            if len(rows):
+                last = offset[j[rows]] + count[j[rows]] - 1
+                first = offset[j[rows] + 1]
+                t0, t1, r0, r1 = times[last], times[first], ranges[last], ranges[first]
+                ok = t1 - t0 > 0
+                x = t[rows]
+                out[rows] = r0 + (r1 - r0) * (x - t0) / (t1 - t0)
+                done[rows[ok]] = True
+            rows = np.flatnonzero(after & ~nxt & ~eager)
+            if len(rows):
+                last = offset[j[rows]] + count[j[rows]] - 1
+                ok = t[rows] == times[last]
+                out[rows[ok]] = ranges[last[ok]]
+                done[rows[ok]] = True
+        del offset, count, times, ranges   # (views: the arrays may grow again)
+        rest = np.flatnonzero(~done)
+        plain = rest[~found[rest] | (j[rest] < lo[rest])] if len(rest) else rest
+        if len(plain) and hasattr(self.geometry, "range_km_many"):
+            out[plain] = self.geometry.range_km_many(sat[plain], station[plain], t[plain])
+            done[plain] = True
         for row in np.flatnonzero(~done).tolist():
-            out[row] = self.range_km(key[0], key[1], float(t[row]))
-        return out
+            out[row] = self.range_km(int(sat[row]), int(station[row]), float(t[row]))
+        return out.reshape(shape)
