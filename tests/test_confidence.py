@@ -354,3 +354,29 @@ def test_confidence_does_not_import_the_engine():
             "print(sorted(m for m in sys.modules if m.startswith('simulator.engine')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_adam_is_torch_adam_bit_for_bit():
+    """g̃'s optimiser (simulator.policies.confidence.adam) against torch.optim.Adam."""
+    import torch
+
+    from simulator.policies.confidence.adam import Adam
+
+    def train(make_optimizer):
+        torch.manual_seed(3)
+        net = torch.nn.Sequential(torch.nn.Linear(7, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1))
+        opt = make_optimizer(net.parameters())
+        gen = torch.Generator().manual_seed(5)
+        for _ in range(300):
+            x = torch.randn(32, 7, generator=gen)
+            loss = torch.mean((net(x).squeeze(1) - x[:, 0]) ** 2)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return [p.detach().clone() for p in net.parameters()]
+
+    for wd in (0.0, 1e-4):
+        ours = train(lambda ps: Adam(ps, lr=1e-3, weight_decay=wd))
+        theirs = train(lambda ps: torch.optim.Adam(ps, lr=1e-3, weight_decay=wd))
+        assert all(torch.equal(a, b) for a, b in zip(ours, theirs)), wd
+        assert not torch.equal(ours[0], train(lambda ps: Adam(ps, lr=2e-3, weight_decay=wd))[0])

@@ -63,6 +63,7 @@ import numpy as np
 import torch
 
 from simulator.errors import InputError
+from simulator.inference.regions import grid_edges, minmax, region_boxes  # noqa: F401  (named here too)
 from simulator.inference.transformers_backend import (
     LOAD_ERRORS,
     as_rgb,
@@ -103,39 +104,6 @@ def eq2_scores(region_feats, prompt_feats) -> np.ndarray:
         return np.divide(x, norm, out=np.zeros_like(x), where=norm > 0)
 
     return np.einsum("nvd,td->n", unit(regions), unit(prompt))
-
-
-def minmax(scores) -> np.ndarray:
-    """``scores`` rescaled to ``[0, 1]`` over their own range (all 1.0 if they are all equal).
-
-    Equal scores carry no ranking; mapping them all to 1 keeps every region
-    rather than discarding the whole image.
-    """
-    s = np.asarray(scores, dtype=np.float64)
-    if s.size == 0:
-        return s
-    low, high = float(np.min(s)), float(np.max(s))
-    if not high > low:
-        return np.ones_like(s)
-    return (s - low) / (high - low)
-
-
-def grid_edges(size: int, cells: int) -> np.ndarray:
-    """Pixel edges of ``cells`` near-equal cells along a side of ``size`` px (``cells + 1`` ints)."""
-    return np.round(np.linspace(0, size, cells + 1)).astype(int)
-
-
-def region_boxes(width: int, height: int, grid: tuple[int, int]) -> list[tuple[int, int, int, int]]:
-    """``(left, top, right, bottom)`` pixel boxes of the ``rows x cols`` grid, row by row.
-
-    Region ``r`` of every method in this module is box ``r`` here.
-
-    >>> region_boxes(100, 50, (2, 2))
-    [(0, 0, 50, 25), (50, 0, 100, 25), (0, 25, 50, 50), (50, 25, 100, 50)]
-    """
-    rows, cols = grid
-    ys, xs = grid_edges(height, rows), grid_edges(width, cols)
-    return [(int(xs[c]), int(ys[r]), int(xs[c + 1]), int(ys[r + 1])) for r in range(rows) for c in range(cols)]
 
 
 def overlap_weights(edges: np.ndarray, size: int, patches: int) -> np.ndarray:

