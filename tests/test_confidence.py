@@ -380,3 +380,19 @@ def test_adam_is_torch_adam_bit_for_bit():
         theirs = train(lambda ps: torch.optim.Adam(ps, lr=1e-3, weight_decay=wd))
         assert all(torch.equal(a, b) for a, b in zip(ours, theirs)), wd
         assert not torch.equal(ours[0], train(lambda ps: Adam(ps, lr=2e-3, weight_decay=wd))[0])
+
+
+def test_predict_in_slices_gives_every_row_the_same_value(synthetic_cls, monkeypatch):
+    """Large tables are predicted in slices of rows (bounded memory): each row's g̃ is
+    the same bit for bit, whatever the slices."""
+    from simulator.policies.confidence import checkpoints
+
+    model = c.train_confidence(synthetic_cls.head(300), variant="progressive", points=3,
+                               seed=2, epochs=3)
+    rows = synthetic_cls.iloc[300:]
+    whole = model.predict(rows)
+    for size in (1000, 997, 64):
+        monkeypatch.setattr(checkpoints, "PREDICT_ROWS", size)
+        sliced = model.predict(rows)
+        assert len(sliced) == len(whole) == 3
+        assert all(np.array_equal(a, b) for a, b in zip(whole, sliced)), size

@@ -149,6 +149,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import logging
 import math
 from statistics import NormalDist
@@ -188,8 +189,10 @@ def mean_success(intercept: float, slope: float) -> float:
     return (_softplus(intercept) - _softplus(intercept - slope)) / slope
 
 
+@functools.lru_cache(maxsize=256)
 def calibrate_intercept(target: float, slope: float) -> float:
-    """The intercept ``a`` with ``mean_success(a, slope) == target``.
+    """The intercept ``a`` with ``mean_success(a, slope) == target`` (a bisection, kept per
+    ``(target, slope)``: every generation block of a task asks for the same ones).
 
     >>> a = calibrate_intercept(0.559, 5.0)
     >>> round(mean_success(a, 5.0), 9)
@@ -412,8 +415,7 @@ def _generate_task(
     ground_conf, _ = _token_confidences(s_gr >= CORRECT_SCORE, out_gr, None,
                                         params.ground_token_prob_auroc, max_tokens, rng)
 
-    return pd.DataFrame(
-        {
+    return _broadcast(n, {
             "sample_id": "",
             "task": p.task,
             "image_width_px": width,
@@ -435,16 +437,32 @@ def _generate_task(
             "difficulty": d,
             "features": list(feats),
             "answer_similarity": similarity.astype(float),
-        }
-    )
+    })
+
+
+def _broadcast(n: int, columns: dict) -> dict:
+    """Every column ``n`` long: a scalar repeated (a string as an object array), arrays and
+    lists as they are."""
+    out = {}
+    for name, value in columns.items():
+        if isinstance(value, (np.ndarray, list)):
+            if len(value) != n:  # pragma: no cover - a generator bug
+                raise AssertionError(f"synthetic column {name}: {len(value)} values for {n} rows")
+            out[name] = value
+        elif isinstance(value, str):
+            out[name] = np.full(n, value, dtype=object)
+        else:
+            out[name] = np.full(n, value)
+    return out
 
 
 def _block_rng(seed: int, stream: int, block: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(stream), int(block)]))
 
 
-def _generate_block(params: SyntheticParams, stream: int, block: int) -> pd.DataFrame:
-    """Block ``block`` of ``stream``: :data:`BLOCK_ROWS` rows from its own generator."""
+def _generate_block(params: SyntheticParams, stream: int, block: int) -> dict:
+    """Block ``block`` of ``stream``: :data:`BLOCK_ROWS` rows from its own generator, as
+    columns (arrays and lists)."""
     rng = _block_rng(params.seed, stream, block)
     tasks = params.tasks()
     if len(tasks) == 1:
@@ -453,21 +471,45 @@ def _generate_block(params: SyntheticParams, stream: int, block: int) -> pd.Data
     order = rng.permutation(np.repeat(np.arange(len(tasks)), BLOCK_ROWS // len(tasks)))
     parts = [_generate_task(params.profile(t), params, int((order == i).sum()), rng)
              for i, t in enumerate(tasks)]
-    out = pd.concat(parts, ignore_index=True)
     # row j of the block takes the next unused row of its task
     position = np.empty(BLOCK_ROWS, dtype=np.int64)
-    start = np.cumsum([0] + [len(x) for x in parts])
+    start = np.cumsum([0] + [len(x["task"]) for x in parts])
     for i in range(len(tasks)):
         where = np.flatnonzero(order == i)
         position[where] = start[i] + np.arange(len(where))
-    return out.iloc[position].reset_index(drop=True)
+    return {name: _take(_join([x[name] for x in parts]), position) for name in parts[0]}
+
+
+def _join(pieces: list):
+    """Columns of consecutive blocks as one (arrays stay arrays, lists lists)."""
+    if all(isinstance(x, np.ndarray) for x in pieces):
+        return np.concatenate(pieces)
+    out = []
+    for x in pieces:
+        out.extend(x)
+    return out
+
+
+def _take(column, rows: np.ndarray):
+    return column[rows] if isinstance(column, np.ndarray) else [column[i] for i in rows.tolist()]
 
 
 def _generate_stream(params: SyntheticParams, stream: int, rows: int) -> pd.DataFrame:
-    blocks = -(-rows // BLOCK_ROWS)
-    table = pd.concat([_generate_block(params, stream, b) for b in range(blocks)],
-                      ignore_index=True)
-    return table.iloc[:rows].reset_index(drop=True)
+    """The first ``rows`` rows of ``stream``: its blocks in order, as one table (built once,
+    column by column: a table per block would cost more than generating it)."""
+    blocks = [_generate_block(params, stream, b) for b in range(-(-rows // BLOCK_ROWS))]
+    columns = {name: _join([blk[name] for blk in blocks]) for name in blocks[0]}
+    del blocks
+    return pd.DataFrame({name: (col[:rows] if isinstance(col, np.ndarray) else
+                                _object_column(col[:rows]))
+                         for name, col in columns.items()})
+
+
+def _object_column(values: list) -> np.ndarray:
+    """A list as a 1-d object array (elements that are lists or arrays stay whole)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 def generate_synthetic(

@@ -34,6 +34,10 @@ from .network import _check_architecture, _net_class, check_weights, forward_num
 FORMAT_VERSION = 2
 
 
+#: Rows of a table :meth:`TrainedConfidence.predict` takes at once.
+PREDICT_ROWS = 65_536
+
+
 class TrainedConfidence:
     """A trained g̃ (or g, g′) with everything needed to apply it to a trace table.
 
@@ -93,10 +97,21 @@ class TrainedConfidence:
         return self._weights
 
     def predict(self, df: pd.DataFrame) -> list[np.ndarray]:
-        """Confidence per row, one array per network stage (numpy: :func:`forward_numpy`)."""
-        inputs = self.spec.stage_inputs(df)
+        """Confidence per row, one array per network stage (numpy: :func:`forward_numpy`).
+
+        Tables over :data:`PREDICT_ROWS` rows go through in near-equal slices of rows (each
+        at least half of it), so the stage inputs (a few KB a row) never exist for all rows
+        at once; every row's value is computed from that row alone."""
         weights = self.weights()
-        return [forward_numpy(weights, i + 1, x) for i, x in enumerate(inputs)]
+        n = len(df)
+        pieces = max(1, -(-n // PREDICT_ROWS))
+        bounds = np.linspace(0, n, pieces + 1).round().astype(int)
+        out: list[list[np.ndarray]] = []
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            inputs = self.spec.stage_inputs(df.iloc[lo:hi] if pieces > 1 else df)
+            out.append([forward_numpy(weights, i + 1, x) for i, x in enumerate(inputs)])
+            del inputs
+        return [np.concatenate(stage) for stage in zip(*out)]
 
     def predict_torch(self, df: pd.DataFrame) -> list[np.ndarray]:
         """:meth:`predict` with the torch module (for comparison; imports torch)."""

@@ -100,6 +100,20 @@ def answers_agree(tasks: Sequence[str], answers: Sequence[str],
     from simulator.inference import metrics
 
     out = np.zeros(len(answers), dtype=bool)
+    # Each distinct text is normalised once (a trace repeats a few hundred answers).
+    labels: dict[str, str] = {}
+    vqa: dict[str, str] = {}
+
+    def label(text: str) -> str:
+        if text not in labels:
+            labels[text] = metrics.normalize_label(text)
+        return labels[text]
+
+    def vqa_answer(text: str) -> str:
+        if text not in vqa:
+            vqa[text] = metrics.normalize_vqa_answer(text)
+        return vqa[text]
+
     for i, (task, a, b) in enumerate(zip(tasks, answers, others)):
         task = str(task).strip().lower()
         a, b = str(a), str(b)
@@ -109,9 +123,9 @@ def answers_agree(tasks: Sequence[str], answers: Sequence[str],
             except (InputError, ValueError):
                 out[i] = False
         elif task == "classification":
-            out[i] = metrics.normalize_label(a) == metrics.normalize_label(b)
+            out[i] = label(a) == label(b)
         else:
-            out[i] = metrics.normalize_vqa_answer(a) == metrics.normalize_vqa_answer(b)
+            out[i] = vqa_answer(a) == vqa_answer(b)
     return out
 
 
