@@ -10,6 +10,7 @@ window to station 0.
 
 from __future__ import annotations
 
+import gc
 import math
 from dataclasses import dataclass
 
@@ -59,19 +60,30 @@ def windows_by_satellite(contacts: pd.DataFrame, orbits, stations) -> list[list[
     sat_of = {o.name: i for i, o in enumerate(orbits)}
     st_of = {s.name: j for j, s in enumerate(stations)}
     sat = _codes(ordered["satellite"], sat_of)
-    st = _codes(ordered["station"], st_of).tolist()
-    rise = ordered["rise_s"].to_numpy(dtype=float).tolist()
-    set_ = ordered["set_s"].to_numpy(dtype=float).tolist()
     order = np.argsort(sat, kind="stable")       # satellite by satellite, in rise order
     bounds = np.searchsorted(sat[order], np.arange(len(orbits) + 1)).tolist()
-    order = order.tolist()
+    st = _codes(ordered["station"], st_of)[order].tolist()
+    rise = ordered["rise_s"].to_numpy(dtype=float)[order].tolist()
+    set_ = ordered["set_s"].to_numpy(dtype=float)[order].tolist()
+    # Millions of small objects: the cyclic garbage collector, which would scan them all
+    # again and again while they are made, is paused (they hold no cycles).
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        made = list(map(ContactWindow, rise, set_, st))
+    finally:
+        if paused:
+            gc.enable()
     for k in range(len(orbits)):
-        windows[k] = [ContactWindow(rise[r], set_[r], st[r]) for r in order[bounds[k]:bounds[k + 1]]]
+        windows[k] = made[bounds[k]:bounds[k + 1]]
     return windows
 
 
 def _codes(names: pd.Series, index: dict) -> np.ndarray:
-    """``index[name]`` of every name (a KeyError names the first unknown one)."""
-    uniques, codes = np.unique(names.astype(str).to_numpy(dtype=object), return_inverse=True)
-    lookup = np.array([index[name] for name in uniques.tolist()], dtype=np.int64)
-    return lookup[codes.reshape(-1)] if len(uniques) else np.zeros(0, dtype=np.int64)
+    """``index[name]`` of every name (a KeyError names the first unknown one).  The names
+    are hashed once (``pd.factorize``), and only the distinct ones looked up."""
+    codes, uniques = pd.factorize(names, sort=False, use_na_sentinel=True)
+    if (codes < 0).any():
+        raise KeyError(names.iloc[int(np.flatnonzero(codes < 0)[0])])
+    lookup = np.array([index[str(name)] for name in uniques], dtype=np.int64)
+    return lookup[codes] if len(uniques) else np.zeros(0, dtype=np.int64)
