@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench install clean
+.PHONY: run test bench bench-scale install clean
 
 # PYTHONWARNINGS hides setuptools' 10-line notice on every editable install ("Editable
 # installation. Please be careful with folders ... same name as your package"), the one
@@ -28,6 +28,12 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/contacts.py
 	$(BIN)/python benchmarks/simulate.py
 	$(BIN)/python benchmarks/sweep.py
+	$(BIN)/python benchmarks/default_run.py
+
+# How time and memory grow with satellites, stations, hours and samples (long: ~10 min);
+# writes benchmarks/results/scale.csv and scale.png.
+bench-scale: $(STAMP)
+	$(BIN)/python benchmarks/scale.py
 
 clean:
 	rm -rf $(VENV) results

@@ -219,6 +219,9 @@ def figure(rows: list[dict], path: Path) -> None:
             ax.set_xscale("log")
             ax.set_yscale("log")
             ax.grid(True, which="both", alpha=0.3)
+            ax.set_xticks(x, [f"{v:,.0f}" if v < 1e6 else f"{v / 1e6:g}M" for v in x])
+            ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+            ax.tick_params(axis="x", labelsize=8)
         skipped = [r[axis] for r in rows if r["axis"] == axis and r["status"] != "ok"]
         title = axis + (f" (not run: {', '.join(f'{v:,}' for v in skipped)})" if skipped else "")
         top.set_title(title, fontsize=10)
@@ -227,14 +230,17 @@ def figure(rows: list[dict], path: Path) -> None:
             top.set_ylabel("wall time (s)")
             bottom.set_ylabel("peak RSS (MB)")
     grid[0][0].legend(fontsize=8)
-    base = {k: v for k, v in (rows[0] if rows else {}).items() if k in BASE}
-    fig.suptitle("spaceverse run: one axis at a time around a base point "
-                 "(other axes at the base; ground-only, TCP, one process per point)",
+    base = BASE if any(r.get("axis") == "satellites" and r["satellites"] == BASE["satellites"]
+                       for r in rows) else QUICK_BASE
+    cached = sum(str(r.get("contacts_cached")) == "True" for r in rows if r["status"] == "ok")
+    fig.suptitle("spaceverse run, one axis at a time around the base point "
+                 + ", ".join(f"{k} {v:,}" for k, v in base.items())
+                 + f" (ground-only, TCP, one process per point; contact plan from the cache "
+                 f"for {cached} of {sum(r['status'] == 'ok' for r in rows)} points)",
                  fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-    del base
 
 
 def main() -> None:

@@ -78,13 +78,31 @@ def load_constellation(spec: str, *, names: Sequence[str] | None = None,
             raise InputError("name filters apply to TLE catalogs, not to Walker shells")
         return from_shell(parse_walker(spec.strip()))
     catalog = load_catalog(spec, lenient=lenient)
+    elements = catalog.elements
+    key = (catalog.name, len(elements), id(elements[0]) if elements else None,
+           id(elements[-1]) if elements else None, tuple(names) if names else None)
+    hit = _CONSTELLATIONS.get(key)
+    if hit is not None and elements and hit[0].elements[0] is elements[0] \
+            and hit[0].elements[-1] is elements[-1]:   # the same parsed element sets
+        return hit[1]
+    whole = catalog
     if names:
         catalog = Catalog(catalog.name, tuple(filter_names(catalog.elements, names)),
                           catalog.sources)
     if not catalog.elements:
         raise InputError(f"catalog {spec!r}: no satellites left to simulate")
-    return Constellation(catalog.name, tuple(as_orbits(catalog.elements)), False,
-                         catalog=catalog)
+    out = Constellation(catalog.name, tuple(as_orbits(catalog.elements)), False,
+                        catalog=catalog)
+    _CONSTELLATIONS[key] = (whole, out)   # (the element sets held: their ids stay theirs)
+    while len(_CONSTELLATIONS) > 8:
+        _CONSTELLATIONS.pop(next(iter(_CONSTELLATIONS)))
+    return out
+
+
+#: Constellations built in this process, by parsed element sets (the objects the parsed-TLE
+#: cache hands out again) and name filters: a sweep's points share the catalogue's orbits
+#: instead of making 10,000 of them each time.
+_CONSTELLATIONS: dict[tuple, tuple] = {}
 
 
 def mean_altitude_km(orbit: SatelliteOrbit) -> float:

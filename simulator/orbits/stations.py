@@ -227,6 +227,26 @@ def load_station_catalog(path: str | Path | None = None) -> list[GroundStation]:
     """
     path = Path(path) if path is not None else DEFAULT_CATALOG
     try:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        key = None
+    if key is not None and key in _STATION_CATALOGS:
+        return list(_STATION_CATALOGS[key])
+    stations = _load_station_catalog(path)
+    if key is not None:
+        _STATION_CATALOGS.clear()          # one catalogue kept: the last one read
+        _STATION_CATALOGS[key] = tuple(stations)
+    return stations
+
+
+#: The last station catalogue read in this process (stations are frozen), by file
+#: identity: every point of a sweep reads the same catalogue.
+_STATION_CATALOGS: dict[tuple, tuple] = {}
+
+
+def _load_station_catalog(path: Path) -> list[GroundStation]:
+    try:
         if path.is_dir():
             raise InputError(f"{path}: is a folder, expected a station catalog (CSV file)")
         with path.open("rb") as raw:
