@@ -19,6 +19,7 @@ import argparse
 import logging
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -66,12 +67,16 @@ def main() -> None:
         os.environ["SPACEVERSE_CACHE"] = str(tmp / "cache")  # inherited by the workers
         import pandas as pd
 
-        from simulator.engine.world import build_world
         from simulator.sweep import load_sweep, run_sweep
 
         sweep = load_sweep(sweep_file(tmp, args.points, args.samples))
         begin = time.perf_counter()
-        build_world(sweep.points()[0].scenario)  # pre-warm: contact plan into the cache
+        # Pre-warm the on-disk caches (contact plan, parsed catalogue) in another process,
+        # so that neither run starts with this process's in-memory caches already filled.
+        subprocess.run([sys.executable, "-c", "import sys; from simulator.sweep import "
+                        "load_sweep; from simulator.engine.world import build_world; "
+                        "build_world(load_sweep(sys.argv[1]).points()[0].scenario)",
+                        str(tmp / "bench-sweep.yaml")], check=True, cwd=ROOT)
         print(f"sweep: {len(sweep)} points of scenarios/default.yaml (seeds 1..{args.points}), "
               f"{args.samples} synthetic samples each, ground-only; {os.cpu_count()} CPU(s)")
         print(f"contact cache pre-warmed in {time.perf_counter() - begin:.1f} s")

@@ -11,6 +11,7 @@ sent.  Errors read ``FILE:LINE: policy...: message``.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -82,8 +83,16 @@ def decide(scenario, policies: Policies, table: pd.DataFrame, train: pd.DataFram
     """
     ctx = PolicyContext(table, policies.points, policies.stage_tokens, policy_rng, train=train,
                         estimates=estimates, trace_meta=trace_meta, cache_dir=policy_cache())
-    with field(scenario, "policy.allocation"):
-        plan = policies.allocation.plan(ctx)
+    # The compression's calibration on the bundled images reads nothing of the run (its
+    # own seed, its own images): it runs beside the allocation policy (which may train
+    # g̃), mostly in image encoders that release the GIL.  apply() then finds it ready.
+    calibrating = start_calibration(policies.compression)
+    try:
+        with field(scenario, "policy.allocation"):
+            plan = policies.allocation.plan(ctx)
+    finally:
+        if calibrating is not None:
+            calibrating.join()
     with field(scenario, "policy.compression"):
         compressed = policies.compression.apply(table, compression_rng)
     n = len(table)
@@ -97,6 +106,41 @@ def decide(scenario, policies: Policies, table: pd.DataFrame, train: pd.DataFram
     score = np.where(offload, ground_score, table["onboard_score"].to_numpy(float))
     return Decisions(plan, offload, bytes_sent, compress_s, score,
                      bool(compressed.modelled) and not bypass, ground_score=ground_score)
+
+
+def start_calibration(compression) -> threading.Thread | None:
+    """Compute the compression's calibration on the bundled images on a thread, if it has
+    one that is not in memory yet (or join the thread already doing it).
+
+    The calibration reads nothing of the run (its own seed, its own images), so it can
+    run while the world is built and the allocation policy plans (and perhaps trains
+    g̃); it spends most of its time in image encoders that release the GIL.  Any error
+    is left for ``apply``, which computes the calibration again and reports it in
+    context.  Returns the thread (to ``join``) or None.
+    """
+    calibration = getattr(compression, "calibration", None)
+    if calibration is None or getattr(compression, "calibrated", lambda: True)():
+        return None
+    with _CALIBRATING_LOCK:
+        held = _CALIBRATING.get(id(compression))
+        if held is not None and held[0] is compression and held[1].is_alive():
+            return held[1]
+
+        def run():
+            try:
+                calibration()
+            except Exception:  # noqa: BLE001 - apply() raises it again, with its field
+                pass
+
+        thread = threading.Thread(target=run, name="calibration", daemon=True)
+        _CALIBRATING[id(compression)] = (compression, thread)
+        thread.start()
+        return thread
+
+
+#: Calibrations being computed: id(compression) -> (compression, thread).
+_CALIBRATING: dict[int, tuple] = {}
+_CALIBRATING_LOCK = threading.Lock()
 
 
 def cost_estimates(table: pd.DataFrame, stage_seconds: Callable, points: int, windows,

@@ -422,6 +422,9 @@ class ImageCompression(CompressionPolicy):
 
     # ---------------------------------------------------------------- calibration
 
+    def calibrated(self) -> bool:  # whether calibration() is in this process's memory
+        return self._bytes_key() in _CALIBRATIONS
+
     def calibration(self) -> Calibration:
         """The method on the bundled images, once per parameter set (cached in memory and on
         disk: a damaged or unwritable entry is a warning)."""
