@@ -24,6 +24,10 @@ logger = logging.getLogger("simulator.sweep")
 Progress = Callable[[int, int, str], None]
 
 
+#: ``sweep.parquet`` is rewritten after a point when this long has passed since the last time.
+TABLE_EVERY_S = 1.0
+
+
 def run_sweep(sweep: Sweep | str | Path, *, out_dir: str | Path | None = None,
               workers: int = 1, scheduler: Any = None, progress: Progress | None = None,
               resume: bool = True) -> pd.DataFrame:
@@ -36,7 +40,9 @@ def run_sweep(sweep: Sweep | str | Path, *, out_dir: str | Path | None = None,
     read back from an earlier run first).  With ``resume`` (default) points whose
     run folder is complete are read back, not recomputed; ``resume=False``
     recomputes everything.  The returned frame's ``attrs`` hold ``out_dir`` and
-    the keys ``computed``, ``cached`` and ``failed`` of this call.
+    the keys ``computed``, ``cached`` and ``failed`` of this call.  ``sweep.parquet``
+    is written when the sweep starts, after a point at most every
+    :data:`TABLE_EVERY_S` seconds, and when it ends or is interrupted.
     """
     if not isinstance(sweep, Sweep):
         sweep = load_sweep(sweep)
@@ -70,8 +76,11 @@ def run_sweep(sweep: Sweep | str | Path, *, out_dir: str | Path | None = None,
     failed: list[str] = []
     table_path = out / SWEEP_TABLE
 
+    saved = [0.0]
+
     def save() -> None:
         write_sweep_table(out, sweep_frame(list(rows.values()), list(sweep.axes)))
+        saved[0] = time.monotonic()
 
     def tick(point: Point) -> None:
         if progress is not None:
@@ -107,7 +116,11 @@ def run_sweep(sweep: Sweep | str | Path, *, out_dir: str | Path | None = None,
             failed.append(point.key)
             logger.warning("sweep %s: point %d (%s) failed: %s", sweep.name, point.index,
                            point.describe(), error)
-        save()
+        # The table follows the points at most every TABLE_EVERY_S (and at the end, and
+        # when interrupted): rewriting it costs more than a tiny point.  Resuming reads
+        # the points' run folders, never the table.
+        if time.monotonic() - saved[0] >= TABLE_EVERY_S:
+            save()
         tick(point)
 
     def crashed(point: Point, exc: BaseException) -> dict:
