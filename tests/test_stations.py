@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import os
 import math
 
 import numpy as np
@@ -309,3 +310,21 @@ def test_user_catalog_too_many_fields(tmp_path):
     path.write_text("name,lat_deg,lon_deg\nA,1,2,3\n")
     with pytest.raises(InputError, match=r"wide.csv:2: 4 fields, but the header has 3"):
         load_station_catalog(path)
+
+
+def test_a_station_catalogue_is_read_again_when_its_content_changes(tmp_path):
+    """Parsed catalogues are kept per process by content: an edit is always seen."""
+    from simulator.orbits.stations import load_station_catalog
+
+    path = tmp_path / "mine.csv"
+    path.write_text("name,lat_deg,lon_deg\nAlpha,10,20\n")
+    first = load_station_catalog(path)
+    assert [s.name for s in first] == ["Alpha"]
+    assert load_station_catalog(path) == first
+    stat = path.stat()
+    path.write_text("name,lat_deg,lon_deg\nAlphb,10,21\n")   # same size
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))   # and the same mtime
+    again = load_station_catalog(path)
+    assert [(s.name, s.lon_deg) for s in again] == [("Alphb", 21.0)]
+    again.append(None)                                          # a copy: the cache is intact
+    assert len(load_station_catalog(path)) == 1

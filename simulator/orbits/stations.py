@@ -39,6 +39,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import difflib
+import hashlib
 import io
 import logging
 import math
@@ -227,26 +228,6 @@ def load_station_catalog(path: str | Path | None = None) -> list[GroundStation]:
     """
     path = Path(path) if path is not None else DEFAULT_CATALOG
     try:
-        stat = path.stat()
-        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    except OSError:
-        key = None
-    if key is not None and key in _STATION_CATALOGS:
-        return list(_STATION_CATALOGS[key])
-    stations = _load_station_catalog(path)
-    if key is not None:
-        _STATION_CATALOGS.clear()          # one catalogue kept: the last one read
-        _STATION_CATALOGS[key] = tuple(stations)
-    return stations
-
-
-#: The last station catalogue read in this process (stations are frozen), by file
-#: identity: every point of a sweep reads the same catalogue.
-_STATION_CATALOGS: dict[tuple, tuple] = {}
-
-
-def _load_station_catalog(path: Path) -> list[GroundStation]:
-    try:
         if path.is_dir():
             raise InputError(f"{path}: is a folder, expected a station catalog (CSV file)")
         with path.open("rb") as raw:
@@ -256,6 +237,20 @@ def _load_station_catalog(path: Path) -> list[GroundStation]:
     if len(data) > MAX_CATALOG_BYTES:
         raise InputError(f"{path}: station catalog larger than {MAX_CATALOG_BYTES >> 20} MiB; "
                          "expected a CSV of ground stations")
+    key = (str(path), hashlib.sha256(data).hexdigest())
+    if key not in _STATION_CATALOGS:
+        stations = _parse_station_catalog(data, path)
+        _STATION_CATALOGS.clear()          # one catalogue kept: the last one read
+        _STATION_CATALOGS[key] = tuple(stations)
+    return list(_STATION_CATALOGS[key])
+
+
+#: The last station catalogue parsed in this process (stations are frozen), by path and
+#: content: every point of a sweep reads the same catalogue.
+_STATION_CATALOGS: dict[tuple, tuple] = {}
+
+
+def _parse_station_catalog(data: bytes, path: Path) -> list[GroundStation]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
