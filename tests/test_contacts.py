@@ -478,3 +478,34 @@ def test_screening_bounds_hold_on_real_orbits():
             bound_v = (j4 * H**3 * contact_search.CV)[:, None, None] + eps[:, :, None]
             assert (np.linalg.norm(herm_r - r[:, :, 1:n], axis=3) <= bound_r).all(), (name, H)
             assert (np.linalg.norm(herm_v - v[:, :, 1:n], axis=3) <= bound_v).all(), (name, H)
+
+
+def test_windows_by_satellite_matches_a_plain_loop():
+    """The engine's windows from a contact table: per satellite, in rise order (ties as
+    the table's stable sort leaves them), naming the station by index."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from simulator.engine.windows import windows_by_satellite
+
+    rng = np.random.default_rng(4)
+    n = 5000
+    sats = [SimpleNamespace(name=f"SAT-{i}") for i in range(40)]
+    stations = [SimpleNamespace(name=f"GS {j}") for j in range(7)]
+    rise = np.round(rng.uniform(0, 86400, n), 0)           # many equal rise times
+    table = pd.DataFrame({
+        "satellite": pd.array([sats[i].name for i in rng.integers(0, 40, n)], dtype="str"),
+        "station": pd.array([stations[j].name for j in rng.integers(0, 7, n)], dtype="str"),
+        "rise_s": rise, "set_s": rise + rng.uniform(60, 600, n)})
+    got = windows_by_satellite(table, sats, stations)
+    expected = [[] for _ in sats]
+    sat_of = {s.name: i for i, s in enumerate(sats)}
+    st_of = {s.name: j for j, s in enumerate(stations)}
+    ordered = table.sort_values("rise_s")
+    for name, st, r, s in zip(ordered["satellite"], ordered["station"], ordered["rise_s"],
+                              ordered["set_s"]):
+        expected[sat_of[name]].append((float(r), float(s), st_of[st]))
+    assert [[(w.rise_s, w.set_s, w.station) for w in ws] for ws in got] == expected
+    with pytest.raises(KeyError, match="GS 9"):
+        windows_by_satellite(table.assign(station="GS 9"), sats, stations)

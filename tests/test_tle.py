@@ -499,3 +499,22 @@ def test_random_real_records_roundtrip(starlink_2026):
 def test_project_code_never_reads_shared():
     source = Path(tle_module.__file__).read_text()
     assert "/work/shared" not in source and "shared/data" not in source
+
+
+def test_a_constellation_is_built_once_per_parsed_catalogue(tmp_path):
+    """Sweep points share a catalogue's orbits; new content (or other filters) builds anew."""
+    from simulator.orbits.constellations import load_constellation
+
+    root = Path(__file__).resolve().parent.parent
+    source = (root / "tle" / "celestrak_2026-06-14" / "planet_from_active.tle"
+              ).read_text().splitlines()
+    path = tmp_path / "mine.tle"
+    path.write_text("\n".join(source[:9]) + "\n")
+    first = load_constellation(str(path))
+    assert load_constellation(str(path)) is first and len(first.orbits) == 3
+    one = first.orbits[0].name
+    named = load_constellation(str(path), names=[one])
+    assert named is not first and [o.name for o in named.orbits] == [one]
+    path.write_text("\n".join(source[:6]) + "\n")                   # the file changes
+    assert [o.name for o in load_constellation(str(path)).orbits] == [o.name for o in
+                                                                     first.orbits[:2]]
