@@ -525,3 +525,13 @@ def test_cached_backend_draws_with_replacement_beyond_length():
     np.testing.assert_array_equal(rows, again)
     with pytest.raises(InputError, match="samples=0"):
         CachedBackend(trace, samples=0)
+
+
+@pytest.mark.parametrize("task", ["vqa", "classification", "detection", "mixed"])
+def test_every_generated_trace_validates(task):
+    """generate_synthetic leaves validation to its users (the backend, write_trace): what it
+    generates must pass it, with and without a training pool."""
+    for train in (0, 301):
+        trace = generate_synthetic(task, samples=617, seed=3, train_samples=train)
+        trace.validate()
+        assert len(trace) == 617 + train
