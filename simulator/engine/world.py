@@ -50,8 +50,7 @@ from ..orbits.constellations import orbits_from_scenario, start_of
 from ..orbits.contacts import SatelliteOrbit
 from ..orbits.stations import GroundStation, stations_from_scenario
 from ..policies.allocation import stage_name
-from ..policies.build import (Policies, cost_estimates, decide, policies_from_scenario,
-                             start_calibration)
+from ..policies.build import Policies, cost_estimates, decide, policies_from_scenario
 from ..scenario_blocks import field
 from .service import service_latency
 from .simulation import NetworkInputs, SampleInputs, Simulation
@@ -163,7 +162,6 @@ def build_world(scenario) -> World:
     rngs = _rngs(scenario.seed)
     r = _resolve(scenario, rngs)
     orbits, stations, pol = r.orbits, r.stations, r.policies
-    start_calibration(pol.compression)   # beside the rest of the build (decide joins it)
     start = start_of(scenario, r.constellation)
     if r.constellation.catalog is not None:
         epoch_warnings(r.constellation.catalog, start)

@@ -86,13 +86,12 @@ def decide(scenario, policies: Policies, table: pd.DataFrame, train: pd.DataFram
     # The compression's calibration on the bundled images reads nothing of the run (its
     # own seed, its own images): it runs beside the allocation policy (which may train
     # g̃), mostly in image encoders that release the GIL.  apply() then finds it ready.
+    # An interrupted plan does not wait for it.
     calibrating = start_calibration(policies.compression)
-    try:
-        with field(scenario, "policy.allocation"):
-            plan = policies.allocation.plan(ctx)
-    finally:
-        if calibrating is not None:
-            calibrating.join()
+    with field(scenario, "policy.allocation"):
+        plan = policies.allocation.plan(ctx)   # (an error here leaves the daemon thread)
+    if calibrating is not None:
+        calibrating.join()
     with field(scenario, "policy.compression"):
         compressed = policies.compression.apply(table, compression_rng)
     n = len(table)
