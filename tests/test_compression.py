@@ -338,3 +338,15 @@ def test_whole_run_sends_fewer_bytes_with_multiscale(tmp_path):
     assert multi["score_modelled"] is True and none["score_modelled"] is False
     assert multi["compression"]["method"] == "multi-scale"
     assert multi["compression"]["bytes"] == "bytes ratio calibrated on 24 bundled images"
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_byte_counts_do_not_depend_on_reconstructing(spacenet, fmt):
+    """The counts-only path (encodes on threads) sends what the reconstructing one sends."""
+    K, _ = ms.region_scores(spacenet.image, "proxy")
+    fast = ms.apply_multiscale(spacenet.image, K, 0.35, 0.55, fmt=fmt, reconstruct=False)
+    full = ms.apply_multiscale(spacenet.image, K, 0.35, 0.55, fmt=fmt, reconstruct=True)
+    assert fast[0] is None and full[0].size == spacenet.image.size
+    assert fast[1] == full[1]
+    for key in ("bytes_sent", "full_bytes", "pixels_sent_fraction", "kept", "dropped"):
+        assert fast[2][key] == full[2][key], key

@@ -324,30 +324,8 @@ def transmit_regions(image: Image.Image, boxes: Sequence[tuple[int, int, int, in
         raise InputError(f"{len(boxes)} regions but {len(actions)} actions and {len(factors)} factors")
     width, height = image.size
     canvas = Image.new(image.mode, image.size, fill) if reconstruct else None
-    total, sent_px = IMAGE_HEADER_BYTES, 0
-    if not reconstruct:  # only the byte counts: the encodes run side by side
-        tiles = []
-        for box, action, factor in zip(boxes, actions, factors):
-            if action == ACTION_DROP:
-                continue
-            tile = image.crop(box)
-            w, h = tile.size
-            if action == ACTION_DOWNSAMPLE and factor > 1:
-                size = (max(1, round(w / factor)), max(1, round(h / factor)))
-                if size != (w, h):
-                    tile = tile.resize(size, Image.Resampling.BOX)
-            tiles.append(tile)
-            sent_px += tile.size[0] * tile.size[1]
-        if full_bytes is None:  # the largest encode first, while the tiles share the rest
-            tiles.insert(0, image)
-        sizes = _encoded_sizes(tiles, fmt, quality)
-        if full_bytes is None:
-            full_bytes = sizes.pop(0)
-        total += sum(REGION_HEADER_BYTES + n for n in sizes)
-        boxes_sent = ()
-    else:
-        boxes_sent = zip(boxes, actions, factors)
-    for box, action, factor in boxes_sent:
+    sent = []   # (box, tile as sent) of every region not dropped
+    for box, action, factor in zip(boxes, actions, factors):
         if action == ACTION_DROP:
             continue
         tile = image.crop(box)
@@ -356,16 +334,28 @@ def transmit_regions(image: Image.Image, boxes: Sequence[tuple[int, int, int, in
             size = (max(1, round(w / factor)), max(1, round(h / factor)))
             if size != (w, h):
                 tile = tile.resize(size, Image.Resampling.BOX)
-        data = encode(tile, fmt, quality)
-        total += REGION_HEADER_BYTES + len(data)
-        sent_px += tile.size[0] * tile.size[1]
-        if canvas is not None:
+        sent.append((box, tile))
+    sent_px = sum(tile.size[0] * tile.size[1] for _, tile in sent)
+    total = IMAGE_HEADER_BYTES
+    if canvas is None:  # only the byte counts: the encodes run side by side
+        tiles = [tile for _, tile in sent]
+        if full_bytes is None:  # the largest encode first, while the tiles share the rest
+            tiles.insert(0, image)
+        sizes = _encoded_sizes(tiles, fmt, quality)
+        if full_bytes is None:
+            full_bytes = sizes.pop(0)
+        total += sum(REGION_HEADER_BYTES + n for n in sizes)
+    else:  # each region as the ground receives it, pasted back in place
+        for box, tile in sent:
+            data = encode(tile, fmt, quality)
+            total += REGION_HEADER_BYTES + len(data)
             received = tile
             if fmt == "JPEG":
                 with Image.open(io.BytesIO(data)) as decoded:
                     received = decoded.convert(image.mode)
-            if received.size != (w, h):
-                received = received.resize((w, h), Image.Resampling.BILINEAR)
+            region = (box[2] - box[0], box[3] - box[1])   # the crop's size
+            if received.size != region:
+                received = received.resize(region, Image.Resampling.BILINEAR)
             canvas.paste(received, box[:2])
     if full_bytes is None:
         full_bytes = len(encode(image, fmt, quality))
