@@ -109,37 +109,26 @@ def decide(scenario, policies: Policies, table: pd.DataFrame, train: pd.DataFram
 
 def start_calibration(compression) -> threading.Thread | None:
     """Compute the compression's calibration on the bundled images on a thread, if it has
-    one that is not in memory yet (or join the thread already doing it).
+    one that is not in memory yet; returns the thread (to ``join``) or None.
 
     The calibration reads nothing of the run (its own seed, its own images), so it can
-    run while the world is built and the allocation policy plans (and perhaps trains
-    g̃); it spends most of its time in image encoders that release the GIL.  Any error
-    is left for ``apply``, which computes the calibration again and reports it in
-    context.  Returns the thread (to ``join``) or None.
+    run while the allocation policy plans (and perhaps trains g̃); it spends most of its
+    time in image encoders that release the GIL.  Any error is left for ``apply``, which
+    computes the calibration again and reports it in context.
     """
     calibration = getattr(compression, "calibration", None)
     if calibration is None or getattr(compression, "calibrated", lambda: True)():
         return None
-    with _CALIBRATING_LOCK:
-        held = _CALIBRATING.get(id(compression))
-        if held is not None and held[0] is compression and held[1].is_alive():
-            return held[1]
 
-        def run():
-            try:
-                calibration()
-            except Exception:  # noqa: BLE001 - apply() raises it again, with its field
-                pass
+    def run():
+        try:
+            calibration()
+        except Exception:  # noqa: BLE001 - apply() raises it again, with its field
+            pass
 
-        thread = threading.Thread(target=run, name="calibration", daemon=True)
-        _CALIBRATING[id(compression)] = (compression, thread)
-        thread.start()
-        return thread
-
-
-#: Calibrations being computed: id(compression) -> (compression, thread).
-_CALIBRATING: dict[int, tuple] = {}
-_CALIBRATING_LOCK = threading.Lock()
+    thread = threading.Thread(target=run, name="calibration", daemon=True)
+    thread.start()
+    return thread
 
 
 def cost_estimates(table: pd.DataFrame, stage_seconds: Callable, points: int, windows,

@@ -61,6 +61,7 @@ partial answer consistent with the token counts the engine charges for.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -101,19 +102,8 @@ def answers_agree(tasks: Sequence[str], answers: Sequence[str],
 
     out = np.zeros(len(answers), dtype=bool)
     # Each distinct text is normalised once (a trace repeats a few hundred answers).
-    labels: dict[str, str] = {}
-    vqa: dict[str, str] = {}
-
-    def label(text: str) -> str:
-        if text not in labels:
-            labels[text] = metrics.normalize_label(text)
-        return labels[text]
-
-    def vqa_answer(text: str) -> str:
-        if text not in vqa:
-            vqa[text] = metrics.normalize_vqa_answer(text)
-        return vqa[text]
-
+    label = functools.lru_cache(maxsize=None)(metrics.normalize_label)
+    vqa_answer = functools.lru_cache(maxsize=None)(metrics.normalize_vqa_answer)
     for i, (task, a, b) in enumerate(zip(tasks, answers, others)):
         task = str(task).strip().lower()
         a, b = str(a), str(b)
