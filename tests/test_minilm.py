@@ -106,3 +106,18 @@ def test_embedding_partial_answers_cold_imports_no_sentence_transformers(tmp_pat
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", ["model.safetensors", "tokenizer.json"])
+def test_a_damaged_model_file_is_one_line_naming_it(path, tmp_path, name):
+    from simulator.errors import InputError
+
+    copy = tmp_path / "model"
+    shutil.copytree(path, copy)
+    (copy / name).write_bytes(b"\x00garbage" * 10)
+    model = MiniLM(copy, _sentence_transformer)
+    with pytest.raises(InputError) as err:
+        model.encode(["a tennis court", "two ships here"], batch_size=64,
+                     normalize_embeddings=True)
+    text = str(err.value)
+    assert str(copy / name) in text and "\n" not in text and "reinstall" in text

