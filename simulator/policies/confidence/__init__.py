@@ -72,10 +72,13 @@ def embed_texts(texts: Sequence[str]) -> np.ndarray:
     keyed by the model's identity and the text; best effort), so texts embedded by an
     earlier run load neither the model nor sentence-transformers.  New texts are
     embedded in groups of equal token length (no padding), so a text's embedding is
-    the same whatever else is embedded alongside it.
+    the same whatever else is embedded alongside it.  Each distinct text is looked up
+    once and its row copied to every place it occurs.
     """
-    texts = ["" if t is None else str(t) for t in texts]
-    new = sorted({t for t in texts if t.strip() and t not in _EMBED_CACHE})
+    from .distinct import distinct_texts
+
+    codes, distinct = distinct_texts(texts, none="")
+    new = sorted({t for t in distinct if t.strip() and t not in _EMBED_CACHE})
     store = _embedding_store() if new else None
     if new:
         for text, blob in store.get_many(new).items():
@@ -98,11 +101,11 @@ def embed_texts(texts: Sequence[str]) -> np.ndarray:
             for text, vec in zip(group, emb):
                 _EMBED_CACHE[text] = np.asarray(vec, dtype=np.float32)
         store.put_many({t: _EMBED_CACHE[t].astype("<f4").tobytes() for t in new})
-    out = np.zeros((len(texts), EMBED_DIM), dtype=np.float32)
-    for i, t in enumerate(texts):
+    table = np.zeros((len(distinct), EMBED_DIM), dtype=np.float32)
+    for i, t in enumerate(distinct):
         if t.strip():
-            out[i] = _EMBED_CACHE[t]
-    return out
+            table[i] = _EMBED_CACHE[t]
+    return table[codes] if len(codes) else np.zeros((0, EMBED_DIM), dtype=np.float32)
 
 
 # --------------------------------------------------------------------------- the modules

@@ -35,7 +35,7 @@ FORMAT_VERSION = 2
 
 
 #: Rows of a table :meth:`TrainedConfidence.predict` takes at once.
-PREDICT_ROWS = 65_536
+PREDICT_ROWS = 16_384
 
 
 class TrainedConfidence:

@@ -62,6 +62,7 @@ partial answer consistent with the token counts the engine charges for.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -73,6 +74,7 @@ import pandas as pd
 from simulator.errors import InputError
 
 from . import EMBED_DIM, embed_texts
+from .distinct import combine, distinct_texts, distinct_values, first_rows
 from .target import DEFAULT_TARGET
 
 #: Image facts used when a trace has no ``features`` column.
@@ -100,23 +102,29 @@ def answers_agree(tasks: Sequence[str], answers: Sequence[str],
     """
     from simulator.inference import metrics
 
-    out = np.zeros(len(answers), dtype=bool)
-    # Each distinct text is normalised once (a trace repeats a few hundred answers).
+    # Each distinct (task, answer, other answer) is compared once: a trace repeats a few
+    # hundred answers.
+    task_codes, task_texts = distinct_texts(tasks)
+    a_codes, a_texts = distinct_texts(answers)
+    b_codes, b_texts = distinct_texts(others)
+    triple = combine(task_codes, a_codes, b_codes)
+    first = first_rows(triple)
     label = functools.lru_cache(maxsize=None)(metrics.normalize_label)
     vqa_answer = functools.lru_cache(maxsize=None)(metrics.normalize_vqa_answer)
-    for i, (task, a, b) in enumerate(zip(tasks, answers, others)):
-        task = str(task).strip().lower()
-        a, b = str(a), str(b)
+    agree = np.zeros(len(first), dtype=bool)
+    for k, row in enumerate(first.tolist()):
+        task = task_texts[task_codes[row]].strip().lower()
+        a, b = a_texts[a_codes[row]], b_texts[b_codes[row]]
         if task == "detection":
             try:
-                out[i] = metrics.iou(a, b) >= BOX_AGREEMENT_IOU
+                agree[k] = metrics.iou(a, b) >= BOX_AGREEMENT_IOU
             except (InputError, ValueError):
-                out[i] = False
+                agree[k] = False
         elif task == "classification":
-            out[i] = label(a) == label(b)
+            agree[k] = label(a) == label(b)
         else:
-            out[i] = vqa_answer(a) == vqa_answer(b)
-    return out
+            agree[k] = vqa_answer(a) == vqa_answer(b)
+    return agree[triple] if len(triple) else np.zeros(0, dtype=bool)
 
 
 def partial_answers(df: pd.DataFrame, generated_stages: int, stage_tokens: int,
@@ -139,17 +147,21 @@ def partial_answers(df: pd.DataFrame, generated_stages: int, stage_tokens: int,
                 out.append(str(stages[min(generated_stages, len(stages)) - 1]))
         return out
     tokens = generated_stages * stage_tokens
+    # once per distinct (answer, token count)
+    a_codes, a_texts = distinct_texts(df["onboard_answer"])
+    t_codes, totals = distinct_values(df["onboard_output_tokens"])
+    pair = combine(a_codes, t_codes)
     out = []
-    for answer, total in zip(df["onboard_answer"], df["onboard_output_tokens"]):
-        answer = str(answer)
-        total = int(total)
+    for row in first_rows(pair).tolist():
+        answer = a_texts[a_codes[row]]
+        total = int(totals[t_codes[row]])
         if tokens >= total:
             out.append(answer)
             continue
         words = answer.split()
         keep = int(math.floor(len(words) * tokens / max(total, 1)))
         out.append(" ".join(words[:keep]))
-    return out
+    return _gather(out, pair)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -172,7 +184,11 @@ def stage_confidence(df: pd.DataFrame, generated_stages: int | None, stage_token
     """
     out = np.zeros(len(df))
     if kind == "stage-confidence":
-        for i, values in enumerate(df["onboard_stage_confidence"]):
+        column = df["onboard_stage_confidence"].to_numpy(dtype=object)
+        fast = _cumulative_pick(column, generated_stages)
+        if fast is not None:
+            return fast
+        for i, values in enumerate(column):
             values = list(values) if values is not None else []
             if values:
                 k = len(values) if generated_stages is None else min(generated_stages, len(values))
@@ -186,6 +202,31 @@ def stage_confidence(df: pd.DataFrame, generated_stages: int | None, stage_token
         weights = [min(stage_tokens, max(int(total) - j * stage_tokens, 1)) for j in range(k)]
         out[i] = float(np.dot(values[:k], weights) / sum(weights))
     return out
+
+
+def _cumulative_pick(column: np.ndarray, generated_stages: int | None) -> np.ndarray | None:
+    """:func:`stage_confidence`'s ``"stage-confidence"`` values in arrays: every row's
+    list flattened once, then one index per row (value ``k`` of a row, ``k`` the stages
+    generated capped by the row's length; 0 for an empty row).  None when a row is not
+    a plain list or array of numbers (the row-by-row loop handles it)."""
+    try:
+        lengths = np.fromiter((0 if v is None else len(v) for v in column), dtype=np.int64,
+                              count=len(column))
+        flat = np.fromiter(itertools.chain.from_iterable(v for v in column if v is not None),
+                           dtype=float, count=int(lengths.sum()))
+    except (TypeError, ValueError):
+        return None
+    k = lengths if generated_stages is None else np.minimum(generated_stages, lengths)
+    starts = np.cumsum(lengths) - lengths
+    out = np.zeros(len(column))
+    has = lengths > 0
+    out[has] = flat[starts[has] + np.maximum(k[has], 1) - 1]
+    return out
+
+
+def _gather(values: list, codes: np.ndarray) -> list:
+    """``[values[c] for c in codes]``, in C."""
+    return np.fromiter(values, dtype=object, count=len(values))[codes].tolist()
 
 
 def answer_complete(df: pd.DataFrame, generated_stages: int | None, stage_tokens: int,
@@ -355,8 +396,16 @@ class FeatureSpec:
     def raw_base(self, df: pd.DataFrame) -> np.ndarray:
         """Unnormalised stage-1 inputs (n x base_dim, float64)."""
         if self.base_kind == "features":
-            return np.stack([np.asarray(v, dtype=float) for v in df["features"]]) if len(df) \
-                else np.zeros((0, self.feature_dim))
+            if not len(df):
+                return np.zeros((0, self.feature_dim))
+            rows = df["features"].tolist()
+            try:  # one conversion in C (rows of equal length)
+                stacked = np.array(rows, dtype=float)
+            except (TypeError, ValueError):
+                stacked = None
+            if stacked is None or stacked.ndim != 2:
+                stacked = np.stack([np.asarray(v, dtype=float) for v in rows])
+            return stacked
         facts = np.column_stack([
             np.log(df["image_width_px"].to_numpy(float)),
             np.log(df["image_height_px"].to_numpy(float)),
@@ -419,8 +468,15 @@ class FeatureSpec:
         """One float32 array per network stage (see the module docstring)."""
         self.check_table(df)
         base = self.base(df)
-        parts = [] if self.variant == "g-prime" else [base]
+        parts = [] if self.variant == "g-prime" else [base.astype(np.float32)]
+        width = base.shape[1]
         for index, k in enumerate(self._answer_stages()):
-            parts.append(np.hstack([base, embed_texts(self.answers(df, k)),
-                                    self.extra(df, index, k)]))
-        return [np.ascontiguousarray(p, dtype=np.float32) for p in parts]
+            # written into one float32 array (the values of a float64 concatenation
+            # rounded to float32, without it)
+            extra = self.extra(df, index, k)
+            x = np.empty((len(df), width + EMBED_DIM + extra.shape[1]), dtype=np.float32)
+            x[:, :width] = base
+            x[:, width:width + EMBED_DIM] = embed_texts(self.answers(df, k))
+            x[:, width + EMBED_DIM:] = extra
+            parts.append(x)
+        return parts
