@@ -65,6 +65,9 @@ def select_rows(n_trace: int, samples: int | None, seed: int) -> np.ndarray:
 
 
 def _unique_ids(ids: np.ndarray) -> np.ndarray:
+    """The ids with repeats renamed ``ID~r1``, ``ID~r2``, ... (a row drawn again)."""
+    if pd.Index(ids).is_unique:
+        return np.asarray(ids, dtype=object)
     seen: dict[str, int] = {}
     out = []
     for sid in ids:
@@ -90,7 +93,10 @@ class CachedBackend:
                     if "split" in trace.table.columns else np.arange(len(trace)))
             rows = pool[select_rows(len(pool), samples, seed)]
         rows = np.asarray(rows, dtype=np.int64)
-        table = trace.table.iloc[rows].reset_index(drop=True)
+        every_row = len(rows) == len(trace.table) and bool((rows == np.arange(len(rows))).all())
+        # every row in order (a synthetic trace's test rows): the trace's columns are shared
+        # (pandas copies a column only when it is written to)
+        table = (trace.table if every_row else trace.table.iloc[rows]).reset_index(drop=True)
         table = table.drop(columns=["trace_row"], errors="ignore")
         table.insert(0, "trace_row", rows.astype(np.int64))
         table["sample_id"] = _unique_ids(table["sample_id"].to_numpy(dtype=object))

@@ -85,10 +85,13 @@ def split_trace(table: pd.DataFrame, *, train_rows: int | None = None,
             raise InputError(f"trace column split: unknown value {bad[0]!r}; expected "
                              f"{' or '.join(SPLITS)}")
         is_train = kind == "train"
-        train = table.loc[is_train]
+        k = int(np.count_nonzero(~is_train))
+        if not is_train[:k].any():  # test rows first, then the pool: slices share the data
+            train, test = table.iloc[k:], table.iloc[:k]
+        else:
+            train, test = table.loc[is_train], table.loc[~is_train]
         if train_rows is not None:
             train = train.iloc[:train_count(len(train), train_rows=train_rows)]
-        test = table.loc[~is_train]
         if len(test) == 0:
             raise InputError("the trace has no test rows (column split); nothing to simulate")
         return test.reset_index(drop=True), train.reset_index(drop=True)

@@ -299,6 +299,18 @@ def _token_confidences(correct: np.ndarray, tokens: np.ndarray, stage_tokens: in
     return final, [row[:k] for row, k in zip(rows, count)]
 
 
+@functools.lru_cache(maxsize=None)
+def _vqa_questions() -> np.ndarray:
+    """Every VQA question, at ``(i * objects + j) * 2 + comparison`` for objects ``i``, ``j``."""
+    out = []
+    for a in _RSVQA_OBJECTS:
+        for b in _RSVQA_OBJECTS:
+            for c in (False, True):
+                out.append(f"Is the number of {a}s greater than the number of {b}s?"
+                           if c and a != b else f"Is there a {a} in the image?")
+    return np.array(out, dtype=object)
+
+
 def _generate_task(
     p: TaskProfile, params: SyntheticParams, n: int, rng: np.random.Generator
 ) -> pd.DataFrame:
@@ -351,11 +363,8 @@ def _generate_task(
     if p.task == "vqa":
         obj = rng.integers(0, len(_RSVQA_OBJECTS), (n, 2))
         comparison = rng.random(n) < 0.5
-        question = [
-            f"Is the number of {_RSVQA_OBJECTS[i]}s greater than the number of {_RSVQA_OBJECTS[j]}s?"
-            if c and i != j else f"Is there a {_RSVQA_OBJECTS[i]} in the image?"
-            for (i, j), c in zip(obj, comparison)
-        ]
+        question = _vqa_questions()[(obj[:, 0] * len(_RSVQA_OBJECTS) + obj[:, 1]) * 2
+                                    + comparison].tolist()
         ref = rng.random(n) < 0.5
         labels = np.array(["no", "yes"], dtype=object)
         reference = labels[ref.astype(int)]
@@ -555,12 +564,12 @@ def generate_synthetic(
         whole["image_side_px"] = int(params.image_side_px)
     params = dataclasses.replace(params, **whole)
     test = _generate_stream(params, TEST_STREAM, params.samples)
-    test["sample_id"] = [f"{t}-{i:06d}" for i, t in enumerate(test["task"])]
+    test["sample_id"] = [f"{t}-{i:06d}" for i, t in enumerate(test["task"].tolist())]
     test.insert(1, "split", "test")
     parts = [test]
     if params.train_samples:
         train = _generate_stream(params, TRAIN_STREAM, params.train_samples)
-        train["sample_id"] = [f"{t}-train-{i:06d}" for i, t in enumerate(train["task"])]
+        train["sample_id"] = [f"{t}-train-{i:06d}" for i, t in enumerate(train["task"].tolist())]
         train.insert(1, "split", "train")
         parts.append(train)
     table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else test
