@@ -38,8 +38,8 @@ import numpy as np
 def first_contact(windows, satellite: np.ndarray, ready_s: np.ndarray):
     """Station index and start time of the first transfer opportunity of each sample.
 
-    ``windows[sat]`` lists :class:`~simulator.engine.simulation.ContactWindow`.
-    Returns ``(station, start_s)``: -1 / ``nan`` where no window is open at or
+    ``windows[sat]`` lists :class:`~simulator.engine.simulation.ContactWindow`, or
+    ``windows`` is a :class:`~simulator.engine.windows.WindowArrays`.  Returns ``(station, start_s)``: -1 / ``nan`` where no window is open at or
     after ``ready_s``.
     """
     n = len(ready_s)
@@ -54,24 +54,30 @@ def first_contact(windows, satellite: np.ndarray, ready_s: np.ndarray):
     bounds = np.append(cuts, n)
     for sat, a, b in zip(sats.tolist(), bounds[:-1].tolist(), bounds[1:].tolist()):
         rows = order[a:b]
-        wins = sorted(windows[int(sat)], key=lambda w: (w.rise_s, w.set_s))
-        if not wins:
+        if hasattr(windows, "of"):   # WindowArrays: no window objects
+            rise, set_, st = windows.of(int(sat))
+            by = np.lexsort((set_, rise))   # as sorted(key=(rise, set)): stable
+            rise, set_, st = rise[by], set_[by], st[by]
+        else:
+            wins = sorted(windows[int(sat)], key=lambda w: (w.rise_s, w.set_s))
+            rise = np.array([w.rise_s for w in wins], dtype=float)
+            set_ = np.array([w.set_s for w in wins], dtype=float)
+            st = np.array([w.station for w in wins], dtype=np.int64)
+        m = len(rise)
+        if not m:
             continue
-        rise = np.array([w.rise_s for w in wins], dtype=float)
-        set_ = np.array([w.set_s for w in wins], dtype=float)
-        st = np.array([w.station for w in wins], dtype=np.int64)
         # among windows risen by t, the one that sets last (the first of equals): the
         # index where the running maximum of ``set`` was last raised
-        raised = np.ones(len(wins), dtype=bool)
+        raised = np.ones(m, dtype=bool)
         raised[1:] = set_[1:] > np.maximum.accumulate(set_)[:-1]
-        best = np.maximum.accumulate(np.where(raised, np.arange(len(wins)), 0))
+        best = np.maximum.accumulate(np.where(raised, np.arange(m), 0))
         t = ready_s[rows]
         k = np.searchsorted(rise, t, side="right") - 1
         risen = k >= 0
         open_idx = np.where(risen, best[np.maximum(k, 0)], 0)
         is_open = risen & (set_[open_idx] > t)
-        nxt = np.minimum(k + 1, len(wins) - 1)
-        has_next = (k + 1) < len(wins)
+        nxt = np.minimum(k + 1, m - 1)
+        has_next = (k + 1) < m
         station[rows] = np.where(is_open, st[open_idx], np.where(has_next, st[nxt], -1))
         start[rows] = np.where(is_open, t, np.where(has_next, rise[nxt], np.nan))
     return station, start

@@ -31,8 +31,9 @@ class ContactPlan:
     contacts: pd.DataFrame
     #: per satellite, the windows the simulation uses (rising before the horizon)
     windows: list[list[ContactWindow]]
-    #: per satellite, the windows the service latency may use (a day further)
-    service_windows: list[list[ContactWindow]]
+    #: per satellite, the windows the service latency may use (a day further; arrays
+    #: with an orbital link, :class:`WindowArrays`)
+    service_windows: "WindowArrays | list[list[ContactWindow]]"
 
 
 def contact_plan(scenario, orbits, stations, start, horizon_s: float) -> ContactPlan:
@@ -44,39 +45,107 @@ def contact_plan(scenario, orbits, stations, start, horizon_s: float) -> Contact
 
     ahead = cached_contacts(orbits, stations, start, horizon_s + SERVICE_LOOKAHEAD_S,
                             step_s=scenario.time.contact_step_s)
-    service_windows = windows_by_satellite(ahead, orbits, stations)
-    contacts = ahead[ahead["rise_s"] < horizon_s].reset_index(drop=True)
-    windows = [[w for w in ws if w.rise_s < horizon_s] for ws in service_windows]
+    service_windows = window_arrays(ahead, orbits, stations)
+    rise = ahead["rise_s"]
+    if rise.is_monotonic_increasing:  # (the search's order) a slice: no copy
+        contacts = ahead.iloc[:int(np.searchsorted(rise.to_numpy(float), horizon_s))]
+    else:
+        contacts = ahead[rise < horizon_s]
+    contacts = contacts.reset_index(drop=True)
+    windows = service_windows.lists(before=horizon_s)
     return ContactPlan(contacts, windows, service_windows)
 
 
-def windows_by_satellite(contacts: pd.DataFrame, orbits, stations) -> list[list[ContactWindow]]:
-    """A contact table (``satellite``, ``station``, ``rise_s``, ``set_s``) as windows per
-    satellite index, each in rise order, naming its station by index."""
-    windows: list[list[ContactWindow]] = [[] for _ in orbits]
+class WindowArrays:
+    """Contact windows per satellite as flat arrays (a few bytes a window, where window
+    objects take a hundred): satellite ``k``'s windows are rows ``bounds[k]:bounds[k + 1]``
+    of ``station``, ``rise_s`` and ``set_s``, in rise order.
+
+    Indexing or iterating gives each satellite's windows as a list of
+    :class:`~simulator.engine.simulation.ContactWindow` (made on demand), so it reads
+    like the list of lists the engine uses; :meth:`of` gives one satellite's arrays and
+    :attr:`arrays` all of them, which is what the service latency and the slant-range
+    table read.
+    """
+
+    def __init__(self, station: np.ndarray, rise_s: np.ndarray, set_s: np.ndarray,
+                 bounds: np.ndarray) -> None:
+        self.station = np.asarray(station, dtype=np.int64)
+        self.rise_s = np.asarray(rise_s, dtype=float)
+        self.set_s = np.asarray(set_s, dtype=float)
+        self.bounds = np.asarray(bounds, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.bounds) - 1
+
+    def __getitem__(self, k: int) -> list[ContactWindow]:
+        lo, hi = self._span(k)
+        return list(map(ContactWindow, self.rise_s[lo:hi].tolist(), self.set_s[lo:hi].tolist(),
+                        self.station[lo:hi].tolist()))
+
+    def __iter__(self):
+        for k in range(len(self)):
+            yield self[k]
+
+    def _span(self, k: int) -> tuple[int, int]:
+        k = range(len(self))[k]   # negative indices, IndexError
+        return int(self.bounds[k]), int(self.bounds[k + 1])
+
+    def of(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(rise_s, set_s, station)`` of satellite ``k``'s windows (views)."""
+        lo, hi = self._span(k)
+        return self.rise_s[lo:hi], self.set_s[lo:hi], self.station[lo:hi]
+
+    @property
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(satellite, station, rise_s, set_s)`` of every window, satellite by satellite."""
+        sat = np.repeat(np.arange(len(self), dtype=np.int64), np.diff(self.bounds))
+        return sat, self.station, self.rise_s, self.set_s
+
+    def lists(self, before: float | None = None) -> list[list[ContactWindow]]:
+        """Window objects per satellite (only those rising before ``before`` if given)."""
+        keep = self.rise_s < before if before is not None else None
+        rise, set_, st = self.rise_s, self.set_s, self.station
+        bounds = self.bounds
+        if keep is not None:
+            rise, set_, st = rise[keep], set_[keep], st[keep]
+            bounds = np.concatenate(([0], np.cumsum(keep)))[self.bounds]
+        # Millions of small objects: the cyclic garbage collector, which would scan them all
+        # again and again while they are made, is paused (they hold no cycles).
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            made = list(map(ContactWindow, rise.tolist(), set_.tolist(), st.tolist()))
+        finally:
+            if paused:
+                gc.enable()
+        cuts = bounds.tolist()
+        return [made[cuts[k]:cuts[k + 1]] for k in range(len(self))]
+
+
+def window_arrays(contacts: pd.DataFrame, orbits, stations) -> WindowArrays:
+    """A contact table (``satellite``, ``station``, ``rise_s``, ``set_s``) as
+    :class:`WindowArrays`: per satellite index, in rise order (ties as the table's stable
+    sort leaves them), the station by index."""
     if not len(contacts):
-        return windows
+        empty = np.zeros(0)
+        return WindowArrays(empty.astype(np.int64), empty, empty,
+                            np.zeros(len(orbits) + 1, dtype=np.int64))
     ordered = contacts.sort_values("rise_s")   # (the same stable order as before)
     sat_of = {o.name: i for i, o in enumerate(orbits)}
     st_of = {s.name: j for j, s in enumerate(stations)}
     sat = _codes(ordered["satellite"], sat_of)
     order = np.argsort(sat, kind="stable")       # satellite by satellite, in rise order
-    bounds = np.searchsorted(sat[order], np.arange(len(orbits) + 1)).tolist()
-    st = _codes(ordered["station"], st_of)[order].tolist()
-    rise = ordered["rise_s"].to_numpy(dtype=float)[order].tolist()
-    set_ = ordered["set_s"].to_numpy(dtype=float)[order].tolist()
-    # Millions of small objects: the cyclic garbage collector, which would scan them all
-    # again and again while they are made, is paused (they hold no cycles).
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        made = list(map(ContactWindow, rise, set_, st))
-    finally:
-        if paused:
-            gc.enable()
-    for k in range(len(orbits)):
-        windows[k] = made[bounds[k]:bounds[k + 1]]
-    return windows
+    bounds = np.searchsorted(sat[order], np.arange(len(orbits) + 1))
+    return WindowArrays(_codes(ordered["station"], st_of)[order],
+                        ordered["rise_s"].to_numpy(dtype=float)[order],
+                        ordered["set_s"].to_numpy(dtype=float)[order], bounds)
+
+
+def windows_by_satellite(contacts: pd.DataFrame, orbits, stations) -> list[list[ContactWindow]]:
+    """A contact table (``satellite``, ``station``, ``rise_s``, ``set_s``) as windows per
+    satellite index, each in rise order, naming its station by index."""
+    return window_arrays(contacts, orbits, stations).lists()
 
 
 def _codes(names: pd.Series, index: dict) -> np.ndarray:

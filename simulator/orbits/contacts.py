@@ -375,7 +375,11 @@ def _read_cache_entry(path: Path) -> tuple[pd.DataFrame, list[str]] | None:
         warnings = json.loads(stored)["warnings"]
         if not isinstance(warnings, list):
             raise ValueError("stored warnings are not a list")
-        table = arrow.to_pandas()
+        table = arrow.to_pandas(self_destruct=True, split_blocks=True)
+        del arrow
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()  # the decoding's scratch (hundreds of MB)
         if list(table.columns) != WINDOW_COLUMNS:
             raise ValueError(f"columns {list(table.columns)}")
         return table, [str(w) for w in warnings]

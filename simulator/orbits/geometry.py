@@ -253,6 +253,45 @@ def _bisect_many(values: np.ndarray, x: np.ndarray, lo: np.ndarray, hi: np.ndarr
     return lo
 
 
+class _PairBlocks:
+    """``(satellite, station) -> (lo, hi)``: where a pair's windows lie in a
+    :class:`RangeTable`'s arrays (a dict's ``get``/``[]`` over two dense arrays indexed by
+    ``satellite * stations + station``: a few bytes a pair where a dict takes hundreds)."""
+
+    def __init__(self, keys: np.ndarray, lo: np.ndarray, hi: np.ndarray, n_stations: int):
+        from array import array
+
+        self._n = n_stations
+        size = int(keys.max()) + 1 if len(keys) else 0
+        start = np.full(size, -1, dtype=np.int64)
+        end = np.full(size, -1, dtype=np.int64)
+        start[keys], end[keys] = lo, hi
+        self._lo, self._hi = array("q", start.tobytes()), array("q", end.tobytes())
+        self._count = len(keys)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def get(self, key, default=None):
+        sat, station = key
+        if not 0 <= station < self._n or sat < 0:
+            return default
+        i = sat * self._n + station
+        if i >= len(self._lo) or self._lo[i] < 0:
+            return default
+        return self._lo[i], self._hi[i]
+
+    def __getitem__(self, key):
+        got = self.get(key)
+        if got is None:
+            raise KeyError(key)
+        return got
+
+
+#: Samples a :class:`RangeTable` hands to SGP4 at once when it samples many windows.
+FILL_SAMPLES = 262_144
+
+
 class RangeTable:
     """Slant ranges through contact windows, for fast lookups in the event loop.
 
@@ -289,17 +328,25 @@ class RangeTable:
         self.step_s = step_s
         self.sampled_windows = 0     #: windows sampled so far
         self.sampling_s = 0.0        #: seconds spent sampling them
-        sats, stations, rises, sets = [], [], [], []
-        for sat, sat_windows in enumerate(windows):
-            for w in sat_windows:
-                sats.append(sat)
-                stations.append(w.station)
-                rises.append(w.rise_s)
-                sets.append(w.set_s)
-        rise = np.asarray(rises, dtype=float)
-        set_ = np.asarray(sets, dtype=float)
-        sat = np.asarray(sats, dtype=np.int64)
-        station = np.asarray(stations, dtype=np.int64)
+        flat = getattr(windows, "arrays", None)  # the same windows as arrays, in this order
+        if flat is not None:
+            sat, station, rise, set_ = (np.asarray(flat[0], dtype=np.int64),
+                                        np.asarray(flat[1], dtype=np.int64),
+                                        np.asarray(flat[2], dtype=float),
+                                        np.asarray(flat[3], dtype=float))
+        else:
+            sats, stations, rises, sets = [], [], [], []
+            for k, sat_windows in enumerate(windows):
+                for w in sat_windows:
+                    sats.append(k)
+                    stations.append(w.station)
+                    rises.append(w.rise_s)
+                    sets.append(w.set_s)
+            rise = np.asarray(rises, dtype=float)
+            set_ = np.asarray(sets, dtype=float)
+            sat = np.asarray(sats, dtype=np.int64)
+            station = np.asarray(stations, dtype=np.int64)
+            del sats, stations, rises, sets
         keep = set_ < np.inf           # endless windows (always connected) have no table
         rise, set_, sat, station = rise[keep], set_[keep], sat[keep], station[keep]
         n_stations = len(getattr(geometry, "stations", ()))
@@ -308,8 +355,11 @@ class RangeTable:
         order = np.argsort(key, kind="stable")   # pair by pair, each in the given order
         self._key = key[order]
         self._sat, self._station = sat[order], station[order]
-        self._rise, self._set = rise[order], set_[order]
-        self._rise_a, self._set_a = array("d", self._rise.tobytes()), array("d", self._set.tobytes())
+        # array("d") for quick scalar reads, numpy views of the same memory for array work
+        self._rise_a, self._set_a = array("d", rise[order].tobytes()), array("d", set_[order].tobytes())
+        self._rise = np.frombuffer(self._rise_a, dtype=float)
+        self._set = np.frombuffer(self._set_a, dtype=float)
+        del rise, set_
         # where each window's samples start in the flat arrays (-1: not sampled yet)
         self._offset = array("q", np.full(len(order), -1, dtype=np.int64).tobytes())
         self._count = array("q", bytes(8 * len(order)))
@@ -319,9 +369,8 @@ class RangeTable:
         self._block_lo = np.concatenate(([0], cuts)).astype(np.int64)
         self._block_hi = np.concatenate((cuts, [len(order)])).astype(np.int64)
         self._block_key = self._key[self._block_lo] if len(order) else np.zeros(0, np.int64)
-        self._blocks = {(int(k) // self._n_stations, int(k) % self._n_stations): (int(a), int(b))
-                        for k, a, b in zip(self._block_key.tolist(), self._block_lo.tolist(),
-                                           self._block_hi.tolist())}
+        self._blocks = _PairBlocks(self._block_key, self._block_lo, self._block_hi,
+                                   self._n_stations)
         # pairs whose windows overlap, or are not in rise order: one table (the plain way)
         odd = np.zeros(len(order), dtype=bool)
         if len(order) > 1:
@@ -355,9 +404,15 @@ class RangeTable:
                 flat_r = self.geometry._ranges_one(int(self._sat[w]), int(self._station[w]),
                                                    flat_t)
             elif hasattr(self.geometry, "range_km_many"):
+                # in slices of samples (the values are elementwise, so the same), so that a
+                # batch of 100,000 windows does not hold SGP4's scratch for all at once
                 idx = np.asarray(windows, dtype=np.int64)
-                flat_r = self.geometry.range_km_many(np.repeat(self._sat[idx], sizes),
-                                                     np.repeat(self._station[idx], sizes), flat_t)
+                sats, stations = np.repeat(self._sat[idx], sizes), np.repeat(self._station[idx], sizes)
+                flat_r = np.empty(len(flat_t))
+                for lo in range(0, len(flat_t), FILL_SAMPLES):
+                    hi = lo + FILL_SAMPLES
+                    flat_r[lo:hi] = self.geometry.range_km_many(sats[lo:hi], stations[lo:hi],
+                                                                flat_t[lo:hi])
             else:
                 flat_r = np.concatenate([
                     np.asarray(self.geometry.range_km(int(self._sat[w]), int(self._station[w]),
