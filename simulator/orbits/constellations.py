@@ -156,6 +156,34 @@ def select_orbits(orbits: Sequence[SatelliteOrbit], *, count: int | None = None,
     raise InputError(f"{where}.strategy: expected first, spread or random, got {strategy!r}")
 
 
+#: The satellites of a catalog within a shell's altitude and inclination bounds, by
+#: constellation and bounds: a sweep's points filter the 10,000-satellite catalogue once.
+_SHELLS: dict[tuple, tuple] = {}
+
+
+def _shell_members(const: Constellation, select) -> list[SatelliteOrbit]:
+    """:func:`select_orbits`' altitude and inclination filter of ``const`` (cached per
+    process), in catalogue order."""
+    key = (id(const), select.altitude_km, select.tolerance_km, select.inclination_deg,
+           select.inclination_tolerance_deg)
+    hit = _SHELLS.get(key)
+    if hit is not None and hit[0] is const:
+        return list(hit[1])
+    import numpy as np
+
+    keep = list(const.orbits)
+    if select.altitude_km is not None:
+        keep = [o for o in keep
+                if abs(mean_altitude_km(o) - select.altitude_km) <= select.tolerance_km]
+    if select.inclination_deg is not None:
+        keep = [o for o in keep if abs(np.degrees(o.satrec.inclo) - select.inclination_deg)
+                <= select.inclination_tolerance_deg]
+    if len(_SHELLS) >= 64:
+        _SHELLS.clear()
+    _SHELLS[key] = (const, tuple(keep))
+    return keep
+
+
 def orbits_from_scenario(scenario, rng) -> tuple[list[SatelliteOrbit], Constellation]:
     """The scenario's satellites (its ``constellation`` block) and their constellation.
 
@@ -188,11 +216,15 @@ def _scenario_orbits(scenario, rng) -> tuple[list[SatelliteOrbit], Constellation
     if c.select is not None:
         s = c.select
         if c.walker is None:
-            orbits = select_orbits(orbits, count=s.count, altitude_km=s.altitude_km,
-                                   tolerance_km=s.tolerance_km,
-                                   inclination_deg=s.inclination_deg,
-                                   inclination_tolerance_deg=s.inclination_tolerance_deg,
-                                   strategy=s.strategy, rng=rng)
+            shell = _shell_members(const, s)
+            if shell:  # (none: select_orbits says why)
+                orbits = select_orbits(shell, count=s.count, strategy=s.strategy, rng=rng)
+            else:
+                orbits = select_orbits(orbits, count=s.count, altitude_km=s.altitude_km,
+                                       tolerance_km=s.tolerance_km,
+                                       inclination_deg=s.inclination_deg,
+                                       inclination_tolerance_deg=s.inclination_tolerance_deg,
+                                       strategy=s.strategy, rng=rng)
         else:
             w = c.walker
             outside = ((s.altitude_km is not None

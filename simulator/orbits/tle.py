@@ -43,6 +43,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
+import numpy as np
 from sgp4 import __version__ as sgp4_version
 from sgp4.api import SGP4_ERRORS, Satrec
 
@@ -271,6 +272,15 @@ class Catalog:
                 digest.update(f"{line1}\n{line2}\n".encode("ascii", "replace"))
             cached = digest.hexdigest()
             self.__dict__["_content_hash"] = cached
+        return cached
+
+    def epoch_microseconds(self) -> np.ndarray:
+        """Every element set's epoch as whole microseconds since 1970-01-01 UTC (int64;
+        computed once per catalog)."""
+        cached = self.__dict__.get("_epoch_us")
+        if cached is None:
+            cached = np.array([_microseconds(e.epoch) for e in self.elements], dtype=np.int64)
+            self.__dict__["_epoch_us"] = cached
         return cached
 
     def epoch_span(self) -> tuple[datetime, datetime]:
@@ -640,6 +650,14 @@ def filter_names(elements: Iterable[ElementSet], patterns: Sequence[str] | str) 
     return [e for e, k in zip(elements, keep) if k]
 
 
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _microseconds(when: datetime) -> int:
+    """``when`` (aware) as whole microseconds since 1970-01-01 UTC."""
+    return (when - _UNIX_EPOCH) // timedelta(microseconds=1)
+
+
 def epoch_warnings(catalog: Catalog, start: datetime, *, max_age_days: float = 14.0,
                    max_spread_days: float = 30.0) -> list[str]:
     """Warnings about how far ``start`` lies from the catalog's epochs.
@@ -664,18 +682,20 @@ def epoch_warnings(catalog: Catalog, start: datetime, *, max_age_days: float = 1
         start = start.replace(tzinfo=timezone.utc)
     if not catalog.elements:
         return []
-    ages = [(start - e.epoch).total_seconds() / 86400.0 for e in catalog.elements]
+    # (start - epoch).total_seconds() / 86400 of every element set, in arrays: whole
+    # microseconds, divided as timedelta.total_seconds divides them
+    ages = (_microseconds(start) - catalog.epoch_microseconds()).astype(float) / 1e6 / 86400.0
     total = len(ages)
-    oldest_age, newest_age = max(ages), min(ages)
+    oldest_age, newest_age = float(ages.max()), float(ages.min())
     when = f"{start.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC"
     messages = []
-    stale = sum(age > max_age_days for age in ages)
+    stale = int(np.count_nonzero(ages > max_age_days))
     if stale:
         messages.append(
             f"{catalog.name}: {stale} of {total} element sets are more than {max_age_days:g} "
             f"days older than the simulation start {when} (ages {newest_age:.1f} to "
             f"{oldest_age:.1f} days); expect growing SGP4 position errors")
-    future = sum(age < 0 for age in ages)
+    future = int(np.count_nonzero(ages < 0))
     if future:
         messages.append(
             f"{catalog.name}: {future} of {total} element sets have epochs after the "
