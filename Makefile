@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench bench-scale install clean
+.PHONY: run test bench bench-scale calibrations install clean
 
 # PYTHONWARNINGS hides setuptools' 10-line notice on every editable install ("Editable
 # installation. Please be careful with folders ... same name as your package"), the one
@@ -34,6 +34,11 @@ bench: $(STAMP)
 # writes benchmarks/results/scale.csv and scale.png.
 bench-scale: $(STAMP)
 	$(BIN)/python benchmarks/scale.py
+
+# The bundled scenarios' compression calibrations (models/calibrations/): after changing
+# the compression code or the bundled images (tests/test_bundled_calibrations.py says when).
+calibrations: $(STAMP)
+	$(BIN)/python -m simulator.policies.bundled_calibrations
 
 clean:
 	rm -rf $(VENV) results

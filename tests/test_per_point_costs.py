@@ -11,7 +11,8 @@ import pytest
 from simulator.inference.synthetic import _box_strings
 from simulator.orbits import constellations
 from simulator.orbits.constellations import load_constellation, select_orbits
-from simulator.orbits.tle import _microseconds, load_catalog
+from simulator.orbits.epochs import microseconds
+from simulator.orbits.tle import load_catalog
 
 
 @pytest.mark.parametrize("start", [datetime(2026, 6, 14, tzinfo=timezone.utc),
@@ -20,7 +21,7 @@ from simulator.orbits.tle import _microseconds, load_catalog
 def test_epoch_ages_in_arrays_equal_timedelta_arithmetic(start):
     catalog = load_catalog("starlink@2026-06-14")
     old = np.array([(start - e.epoch).total_seconds() / 86400.0 for e in catalog.elements])
-    new = (_microseconds(start) - catalog.epoch_microseconds()).astype(float) / 1e6 / 86400.0
+    new = (microseconds(start) - catalog.epoch_microseconds()).astype(float) / 1e6 / 86400.0
     np.testing.assert_array_equal(new, old)
 
 

@@ -279,7 +279,9 @@ class Catalog:
         computed once per catalog)."""
         cached = self.__dict__.get("_epoch_us")
         if cached is None:
-            cached = np.array([_microseconds(e.epoch) for e in self.elements], dtype=np.int64)
+            from .epochs import microseconds
+
+            cached = np.array([microseconds(e.epoch) for e in self.elements], dtype=np.int64)
             self.__dict__["_epoch_us"] = cached
         return cached
 
@@ -650,71 +652,11 @@ def filter_names(elements: Iterable[ElementSet], patterns: Sequence[str] | str) 
     return [e for e, k in zip(elements, keep) if k]
 
 
-_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def _microseconds(when: datetime) -> int:
-    """``when`` (aware) as whole microseconds since 1970-01-01 UTC."""
-    return (when - _UNIX_EPOCH) // timedelta(microseconds=1)
-
-
-def epoch_warnings(catalog: Catalog, start: datetime, *, max_age_days: float = 14.0,
-                   max_spread_days: float = 30.0) -> list[str]:
-    """Warnings about how far ``start`` lies from the catalog's epochs.
-
-    SGP4 element sets are fits valid near their epoch; position errors grow
-    with every day the propagation reaches away from it (kilometres per day
-    is typical in low orbit, more for satellites that manoeuvre).  Three
-    things are checked, each giving one message:
-
-    * element sets more than ``max_age_days`` older than ``start``;
-    * element sets whose epoch is *after* ``start`` (propagated backwards);
-    * epochs spread over more than ``max_spread_days``.
-
-    Each message is also logged with ``logger.warning``; an empty list means
-    all is well.  A naive ``start`` is taken as UTC.
-
-    >>> catalog = load_catalog("eo@2026-06-14")
-    >>> epoch_warnings(catalog, datetime(2026, 6, 16, tzinfo=timezone.utc))
-    []
-    """
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=timezone.utc)
-    if not catalog.elements:
-        return []
-    # (start - epoch).total_seconds() / 86400 of every element set, in arrays: whole
-    # microseconds, divided as timedelta.total_seconds divides them
-    ages = (_microseconds(start) - catalog.epoch_microseconds()).astype(float) / 1e6 / 86400.0
-    total = len(ages)
-    oldest_age, newest_age = float(ages.max()), float(ages.min())
-    when = f"{start.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC"
-    messages = []
-    stale = int(np.count_nonzero(ages > max_age_days))
-    if stale:
-        messages.append(
-            f"{catalog.name}: {stale} of {total} element sets are more than {max_age_days:g} "
-            f"days older than the simulation start {when} (ages {newest_age:.1f} to "
-            f"{oldest_age:.1f} days); expect growing SGP4 position errors")
-    future = int(np.count_nonzero(ages < 0))
-    if future:
-        messages.append(
-            f"{catalog.name}: {future} of {total} element sets have epochs after the "
-            f"simulation start {when} (up to {-newest_age:.1f} days later); they are "
-            f"propagated backwards in time")
-    spread = oldest_age - newest_age
-    if spread > max_spread_days:
-        oldest, newest = catalog.epoch_span()
-        messages.append(
-            f"{catalog.name}: epochs spread over {spread:.1f} days ({oldest:%Y-%m-%d} to "
-            f"{newest:%Y-%m-%d}), more than {max_spread_days:g}; the satellites are not "
-            f"described at one consistent time")
-    for message in messages:
-        logger.warning("%s", message)
-    return messages
-
-
 #: A real record (ISS, CelesTrak 2026-06-14) used by the examples above.
 ISS_EXAMPLE = """ISS (ZARYA)
 1 25544U 98067A   26164.83523427  .00008738  00000+0  16534-3 0  9990
 2 25544  51.6333 316.6832 0004955 182.4672 177.6293 15.49214103571238
 """
+
+
+from .epochs import epoch_warnings  # noqa: E402  (re-exported; it reads Catalog)

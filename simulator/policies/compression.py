@@ -31,20 +31,19 @@ workload's ``image_bytes`` encoding; ``raw`` sends the kept pixels unencoded),
 Bytes
 -----
 
-Rows whose table has an ``image_path`` (samples recorded on the bundled images;
-relative paths are taken from the project root) are compressed for real: the
-bytes are the encoded size of what is sent.  Replayed traces have no images, so
-their bytes come from a **calibration on the bundled real images**
-(:func:`simulator.inference.images.load_image_set`: 20 CHOICE scenes, the
-SpaceNet tile and 3 DeepForest crops; only the 4 images with ground-truth boxes
-for ``scorer: boxes``): the method runs once per parameter set over those images
-(cached in memory and on disk, keyed by the parameters, the images and the code:
-:func:`~simulator.policies.multiscale.calibration_cache_name`), giving per image the
-ratio ``bytes sent / the whole image encoded once in the same format`` and the
-fraction of pixels not sent.  Each
-sample draws one calibration image (with the ``rng`` passed to :meth:`apply`)
-and sends ``ceil(image_bytes * ratio)``.  The trace's ``image_bytes`` is
-therefore taken to be the image in the chosen format.
+Rows whose table has an ``image_path`` (samples recorded on the bundled images; relative
+paths are taken from the project root) are compressed for real: the bytes are the encoded
+size of what is sent.  Replayed traces have no images, so their bytes come from a
+**calibration on the bundled real images** (:func:`simulator.inference.images.load_image_set`:
+20 CHOICE scenes, the SpaceNet tile and 3 DeepForest crops; only the 4 images with boxes
+for ``scorer: boxes``): the method runs once per parameter set over those images (cached
+in memory and on disk, keyed by the parameters, the images and the code:
+:func:`~simulator.policies.multiscale.calibration_cache_name`; the bundled scenarios'
+ship, :mod:`~simulator.policies.bundled_calibrations`), giving per image the ratio
+``bytes sent / the whole image encoded once in the same format`` and the fraction of
+pixels not sent.  Each sample draws one calibration image (with the ``rng`` passed to
+:meth:`apply`) and sends ``ceil(image_bytes * ratio)``: the trace's ``image_bytes`` is
+taken to be the image in the chosen format.
 
 Onboard seconds
 ---------------
@@ -197,11 +196,9 @@ class CompressionPolicy:
 
     ``params_schema`` (name -> :class:`~simulator.policies.registry.Param`) declares the
     parameters; ``accepts`` is derived from it.  The unknown-parameter rule is the
-    allocation policies' (:func:`~simulator.policies.registry.split_params`): a
-    parameter of another method is noted and ignored (the paper's ``alpha``, ``beta``
-    with ``none``), one that no method declares is an error.  Compressors of other
-    packages register through the ``spaceverse.compressors`` entry-point group.
-    """
+    allocation policies' (:func:`~simulator.policies.registry.split_params`): a parameter
+    of another method is noted and ignored (the paper's ``alpha``, ``beta`` with
+    ``none``), one that no method declares is an error."""
 
     name = "base"
     accepts: tuple[str, ...] = ()
@@ -429,12 +426,15 @@ class ImageCompression(CompressionPolicy):
         """The method on the bundled images, once per parameter set (cached in memory and on
         disk: a damaged or unwritable entry is a warning)."""
         from ..paths import read_cache_entry, write_cache_entry
+        from .bundled_calibrations import read_bundled
 
         key = self._bytes_key()
         if key not in _CALIBRATIONS:
             name, what = ms.calibration_cache_name(key), "compression calibration"
-            cal = read_cache_entry("compression", name, lambda p: Calibration(
-                **ms.read_calibration(p)), what=what) if name else None
+            load = lambda p: Calibration(**ms.read_calibration(p))  # noqa: E731
+            cal = read_bundled(name, load)   # shipped under the same name (same inputs)
+            if cal is None and name:
+                cal = read_cache_entry("compression", name, load, what=what)
             if cal is None:
                 cal = self._calibrate()
                 if name:

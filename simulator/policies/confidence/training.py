@@ -133,8 +133,6 @@ def train_confidence(
     spec.fit(df.iloc[fit_idx])
     import torch
 
-    from .adam import Adam
-
     inputs = [torch.from_numpy(x) for x in spec.stage_inputs(df)]
     y = torch.from_numpy(s.astype(np.float32))
     x_fit = [x[fit_idx] for x in inputs]
@@ -146,12 +144,54 @@ def train_confidence(
 
     train_losses: list[float] = []
     val_losses: list[float] = []
+    # One thread: the network is small (a second thread only adds synchronisation: 3.5 s
+    # -> 2.6 s for the default pool), and the weights do not depend on the machine's
+    # core count (a sweep's points train on one thread too).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        net, best_loss, best_epoch = _fit(torch, spec, x_fit, x_val, y_fit, y_val, n_val, rng,
+                                          seed=seed, epochs=epochs, patience=patience, lr=lr,
+                                          batch_size=batch_size, hidden=hidden, dropout=dropout,
+                                          weight_decay=weight_decay, train_losses=train_losses,
+                                          val_losses=val_losses, m=len(fit_idx))
+    finally:
+        torch.set_num_threads(threads)
+    seconds = time.perf_counter() - started
+    metrics = {
+        "n_train": int(len(fit_idx)), "n_val": int(n_val), "n_rows": int(n),
+        "train_loss": train_losses, "val_loss": val_losses,
+        "best_epoch": int(best_epoch), "epochs_run": len(train_losses),
+        "best_val_loss": float(best_loss) if n_val else None,
+        "constant_val_loss": constant_val, "target": target_source,
+        "target_mean": float(s.mean()), "target_kind": target,
+        "train_seconds": round(seconds, 3),
+        "hyper": {"seed": seed, "epochs": epochs, "patience": patience,
+                  "val_fraction": float(val_fraction), "lr": float(lr),
+                  "batch_size": batch_size, "hidden": hidden, "dropout": float(dropout),
+                  "weight_decay": float(weight_decay)},
+    }
+    meta = {"trace": trace_name, "n_train": int(n), "variant": variant, "points": points,
+            "stage_tokens": stage_tokens, "target": target,
+            "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "torch_version": torch.__version__}
+    log.info("trained confidence network %s (target %s) on %d rows in %.1f s: best epoch %d, "
+             "val loss %s (constant %s)", variant, target, n, seconds, best_epoch,
+             metrics["best_val_loss"], constant_val)
+    return TrainedConfidence(net=net, spec=spec, metrics=metrics, meta=meta)
+
+
+def _fit(torch, spec, x_fit, x_val, y_fit, y_val, n_val, rng, *, seed, epochs, patience, lr,
+         batch_size, hidden, dropout, weight_decay, train_losses, val_losses, m):
+    """The epochs of :func:`train_confidence`: the network at its best epoch, that epoch's
+    loss and number (the losses of every epoch appended to the lists given)."""
+    from .adam import Adam
+
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = _net_class()(spec.input_dims(), hidden=hidden, dropout=dropout)
         opt = Adam(net.parameters(), lr=float(lr), weight_decay=float(weight_decay))
         best_loss, best_epoch, best_state, stale = math.inf, 0, copy.deepcopy(net.state_dict()), 0
-        m = len(fit_idx)
         for epoch in range(1, epochs + 1):
             net.train()
             perm = torch.from_numpy(rng.permutation(m))
@@ -181,25 +221,4 @@ def train_confidence(
                     break
         net.load_state_dict(best_state)
         net.eval()
-    seconds = time.perf_counter() - started
-    metrics = {
-        "n_train": int(len(fit_idx)), "n_val": int(n_val), "n_rows": int(n),
-        "train_loss": train_losses, "val_loss": val_losses,
-        "best_epoch": int(best_epoch), "epochs_run": len(train_losses),
-        "best_val_loss": float(best_loss) if n_val else None,
-        "constant_val_loss": constant_val, "target": target_source,
-        "target_mean": float(s.mean()), "target_kind": target,
-        "train_seconds": round(seconds, 3),
-        "hyper": {"seed": seed, "epochs": epochs, "patience": patience,
-                  "val_fraction": float(val_fraction), "lr": float(lr),
-                  "batch_size": batch_size, "hidden": hidden, "dropout": float(dropout),
-                  "weight_decay": float(weight_decay)},
-    }
-    meta = {"trace": trace_name, "n_train": int(n), "variant": variant, "points": points,
-            "stage_tokens": stage_tokens, "target": target,
-            "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "torch_version": torch.__version__}
-    log.info("trained confidence network %s (target %s) on %d rows in %.1f s: best epoch %d, "
-             "val loss %s (constant %s)", variant, target, n, seconds, best_epoch,
-             metrics["best_val_loss"], constant_val)
-    return TrainedConfidence(net=net, spec=spec, metrics=metrics, meta=meta)
+    return net, best_loss, best_epoch
