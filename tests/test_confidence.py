@@ -243,6 +243,28 @@ def test_training_is_deterministic_and_seeded(synthetic_cls):
     assert a.metrics["val_loss"] == b.metrics["val_loss"]
 
 
+def test_training_runs_on_one_thread_and_restores_the_count(synthetic_cls, monkeypatch):
+    """g̃'s weights must not depend on the machine's core count: training always runs
+    on one torch thread, and the caller's thread count is restored afterwards."""
+    from simulator.policies.confidence import training
+
+    seen = []
+    real = training._fit
+
+    def spy(torch_module, *args, **kwargs):
+        seen.append(torch_module.get_num_threads())
+        return real(torch_module, *args, **kwargs)
+
+    monkeypatch.setattr(training, "_fit", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        c.train_confidence(synthetic_cls.head(200), seed=1, epochs=3)
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("target", c.TARGETS)
 def test_training_beats_the_constant_predictor(synthetic_cls, target):
     train, test = synthetic_cls.iloc[:1000], synthetic_cls.iloc[1000:]
