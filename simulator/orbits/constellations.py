@@ -129,12 +129,8 @@ def select_orbits(orbits: Sequence[SatelliteOrbit], *, count: int | None = None,
     """
     import numpy as np
 
-    keep = list(orbits)
-    if altitude_km is not None:
-        keep = [o for o in keep if abs(mean_altitude_km(o) - altitude_km) <= tolerance_km]
-    if inclination_deg is not None:
-        keep = [o for o in keep
-                if abs(np.degrees(o.satrec.inclo) - inclination_deg) <= inclination_tolerance_deg]
+    keep = _in_shell(orbits, altitude_km, tolerance_km, inclination_deg,
+                     inclination_tolerance_deg)
     if not keep:
         raise InputError(f"{where}: no satellite within {tolerance_km:g} km of "
                          f"{altitude_km} km altitude and {inclination_tolerance_deg:g} deg of "
@@ -161,6 +157,22 @@ def select_orbits(orbits: Sequence[SatelliteOrbit], *, count: int | None = None,
 _SHELLS: dict[tuple, tuple] = {}
 
 
+def _in_shell(orbits, altitude_km, tolerance_km, inclination_deg,
+              inclination_tolerance_deg) -> list:
+    """The orbits within ``tolerance_km`` of ``altitude_km`` and within
+    ``inclination_tolerance_deg`` of ``inclination_deg`` (a bound that is None is not
+    checked), in the order given."""
+    import numpy as np
+
+    keep = list(orbits)
+    if altitude_km is not None:
+        keep = [o for o in keep if abs(mean_altitude_km(o) - altitude_km) <= tolerance_km]
+    if inclination_deg is not None:
+        keep = [o for o in keep
+                if abs(np.degrees(o.satrec.inclo) - inclination_deg) <= inclination_tolerance_deg]
+    return keep
+
+
 def _shell_members(const: Constellation, select) -> list[SatelliteOrbit]:
     """:func:`select_orbits`' altitude and inclination filter of ``const`` (cached per
     process), in catalogue order."""
@@ -169,15 +181,8 @@ def _shell_members(const: Constellation, select) -> list[SatelliteOrbit]:
     hit = _SHELLS.get(key)
     if hit is not None and hit[0] is const:
         return list(hit[1])
-    import numpy as np
-
-    keep = list(const.orbits)
-    if select.altitude_km is not None:
-        keep = [o for o in keep
-                if abs(mean_altitude_km(o) - select.altitude_km) <= select.tolerance_km]
-    if select.inclination_deg is not None:
-        keep = [o for o in keep if abs(np.degrees(o.satrec.inclo) - select.inclination_deg)
-                <= select.inclination_tolerance_deg]
+    keep = _in_shell(const.orbits, select.altitude_km, select.tolerance_km,
+                     select.inclination_deg, select.inclination_tolerance_deg)
     if len(_SHELLS) >= 64:
         _SHELLS.clear()
     _SHELLS[key] = (const, tuple(keep))

@@ -356,7 +356,8 @@ class RangeTable:
         self._key = key[order]
         self._sat, self._station = sat[order], station[order]
         # array("d") for quick scalar reads, numpy views of the same memory for array work
-        self._rise_a, self._set_a = array("d", rise[order].tobytes()), array("d", set_[order].tobytes())
+        self._rise_a = array("d", rise[order].tobytes())
+        self._set_a = array("d", set_[order].tobytes())
         self._rise = np.frombuffer(self._rise_a, dtype=float)
         self._set = np.frombuffer(self._set_a, dtype=float)
         del rise, set_
@@ -407,7 +408,8 @@ class RangeTable:
                 # in slices of samples (the values are elementwise, so the same), so that a
                 # batch of 100,000 windows does not hold SGP4's scratch for all at once
                 idx = np.asarray(windows, dtype=np.int64)
-                sats, stations = np.repeat(self._sat[idx], sizes), np.repeat(self._station[idx], sizes)
+                sats = np.repeat(self._sat[idx], sizes)
+                stations = np.repeat(self._station[idx], sizes)
                 flat_r = np.empty(len(flat_t))
                 for lo in range(0, len(flat_t), FILL_SAMPLES):
                     hi = lo + FILL_SAMPLES

@@ -279,8 +279,6 @@ class Catalog:
         computed once per catalog)."""
         cached = self.__dict__.get("_epoch_us")
         if cached is None:
-            from .epochs import microseconds
-
             cached = np.array([microseconds(e.epoch) for e in self.elements], dtype=np.int64)
             self.__dict__["_epoch_us"] = cached
         return cached
@@ -659,4 +657,4 @@ ISS_EXAMPLE = """ISS (ZARYA)
 """
 
 
-from .epochs import epoch_warnings  # noqa: E402  (re-exported; it reads Catalog)
+from .epochs import epoch_warnings, microseconds  # noqa: E402  (they read Catalog)
