@@ -103,3 +103,13 @@ def test_refresh_writes_the_files_and_the_index(tmp_path):
     assert not (tmp_path / "stale.json").exists()
     index = json.loads((tmp_path / bundled.INDEX).read_text())
     assert sorted(index) == names
+
+
+def test_regenerating_from_a_bad_scenario_is_one_line_and_keeps_the_files(
+        monkeypatch, tmp_path, capsys):
+    (tmp_path / "kept.json").write_text("{}")
+    monkeypatch.setattr(bundled, "bundled_dir", lambda: tmp_path)
+    assert bundled.main([str(tmp_path / "missing.yaml")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "missing.yaml" in err[0]
+    assert (tmp_path / "kept.json").exists()

@@ -111,9 +111,15 @@ def default_scenarios() -> list[Path]:
 
 
 def main(argv=None) -> int:
+    from ..errors import InputError
+
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     paths = [Path(a) for a in (argv if argv is not None else sys.argv[1:])] or default_scenarios()
-    names = refresh(paths)
+    try:
+        names = refresh(paths)
+    except InputError as exc:  # a scenario that does not load: one line, exit 2
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"{len(names)} calibration(s) in {bundled_dir()}")
     return 0
 
