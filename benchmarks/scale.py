@@ -235,7 +235,8 @@ def figure(rows: list[dict], path: Path) -> None:
     cached = sum(str(r.get("contacts_cached")) == "True" for r in rows if r["status"] == "ok")
     fig.suptitle("spaceverse run, one axis at a time around the base point "
                  + ", ".join(f"{k} {v:,}" for k, v in base.items())
-                 + f" (ground-only, TCP, one process per point; contact plan from the cache "
+                 + f" (SYNTHETIC trace, ground-only, TCP, one process per point; contact plan "
+                 f"from the cache "
                  f"for {cached} of {sum(r['status'] == 'ok' for r in rows)} points)",
                  fontsize=10)
     fig.tight_layout()
