@@ -570,8 +570,10 @@ class Simulation(FastPath, OnlineOnboard, Relay):
         return self._output(events)
 
     def _output(self, events: int) -> SimulationOutput:
-        f = lambda values: np.frombuffer(values, dtype=np.float64).copy()  # noqa: E731
-        q = lambda values: np.frombuffer(values, dtype=np.int64).copy()  # noqa: E731
+        # Views of the per-sample buffers, not copies (a run's output is its last use of
+        # them: a copy would hold every column twice at the end of a large run).
+        f = lambda values: np.frombuffer(values, dtype=np.float64)  # noqa: E731
+        q = lambda values: np.frombuffer(values, dtype=np.int64)  # noqa: E731
         pieces = np.frombuffer(self.log, dtype=np.float64).reshape(-1, 4)
         runs = np.frombuffer(self.log_runs, dtype=np.int64).reshape(-1, 3)
         order = (np.argsort(pieces[:, 2], kind="stable") if self.fast  # logged satellite by

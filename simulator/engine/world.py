@@ -321,7 +321,7 @@ def sample_log(world: World, out) -> pd.DataFrame:
         "tx_start_s": out.tx_start_s,
         "tx_end_s": out.tx_end_s,
         "done_s": done,
-    })
+    }, copy=False)  # the arrays are this log's own: one copy of each column, not two
     return samples
 
 
