@@ -28,12 +28,13 @@ class Relay:
         n = len(self.s)
         self.isl = getattr(self.net, "isl", None)
         self.hops: list = []
+        if self.isl is None:  # no relay: no per-sample relay state (the log fills zeros)
+            self._hop_count = self._isl_s = self._path = self._came_from = None
+            return
         self._hop_count = [0] * n
         self._isl_s = [0.0] * n
         self._path = [None] * n
         self._came_from = [-1] * n
-        if self.isl is None:
-            return
         for sat in self.sats:
             sat.isl_out = deque()
             sat.isl_wake = None

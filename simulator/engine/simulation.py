@@ -596,10 +596,16 @@ class Simulation(FastPath, OnlineOnboard, Relay):
             ground_arrival_s=f(self.ground_arrival), ground_start_s=f(self.ground_start),
             ground_end_s=f(self.ground_end), done_s=f(self.done),
             transmissions=log, events=events, dropped_bytes=self.dropped_bytes,
-            isl_hops=np.asarray(self._hop_count, dtype=np.int64),
-            isl_s=np.asarray(self._isl_s, dtype=float),
-            isl_path=[">".join(map(str, p)) if p else "" for p in self._path],
+            **self._relayed(),
             hops=self.hops, path="fast" if self.fast else "live", **self._decided())
+
+    def _relayed(self) -> dict:
+        """Per-sample relay results (None without inter-satellite links)."""
+        if self._hop_count is None:
+            return {"isl_hops": None, "isl_s": None, "isl_path": None}
+        return {"isl_hops": np.asarray(self._hop_count, dtype=np.int64),
+                "isl_s": np.asarray(self._isl_s, dtype=float),
+                "isl_path": [">".join(map(str, p)) if p else "" for p in self._path]}
 
     def _decided(self) -> dict:
         s = self.s

@@ -52,6 +52,7 @@ from ..orbits.stations import GroundStation, stations_from_scenario
 from ..policies.allocation import stage_name
 from ..policies.build import Policies, cost_estimates, decide, policies_from_scenario
 from ..scenario_blocks import field
+from ..text_columns import labels_column, str_dtype
 from .service import service_latency
 from .simulation import NetworkInputs, SampleInputs, Simulation
 from .windows import contact_plan
@@ -270,15 +271,13 @@ def sample_log(world: World, out) -> pd.DataFrame:
         answer = np.where(offload, world.ground_score, world.onboard_score)
     else:
         stage, answer = world.plan_stage, np.asarray(world.score, dtype=float)
-    names = np.array([o.name for o in world.orbits], dtype=object)
-    st_names = np.array([s.name for s in world.stations] + [""], dtype=object)
+    # Text columns gathered in Arrow from their few values (no Python string a row).
+    st_names = [s.name for s in world.stations] + [""]
     done = out.done_s
     e2e = done - inp.capture_s
     in_contact = e2e - out.wait_contact_s
-    stage_names = np.array([stage_name(k, world.points) for k in range(world.points + 2)],
-                           dtype=object)
-    status = out.status.astype(str)
-    finished = np.isin(status, ["onboard", "ground"])
+    stage_names = [stage_name(k, world.points) for k in range(world.points + 2)]
+    finished = (out.status == "onboard") | (out.status == "ground")
     score = np.where(finished, answer, np.nan)
     service = service_latency(satellite=inp.satellite, capture_s=inp.capture_s,
                               offload=offload, onboard_s=onboard_s,
@@ -288,13 +287,14 @@ def sample_log(world: World, out) -> pd.DataFrame:
                               transport=world.network.transport,
                               propagation_s=world.network.propagation_s)
     samples = pd.DataFrame({
-        "sample_id": table["sample_id"].astype(str).to_numpy(),
-        "task": table["task"].astype(str).to_numpy(),
-        "satellite": names[inp.satellite],
-        "station": st_names[out.station],
-        "status": status,
-        "decision": np.where(offload, "offload", "onboard"),
-        "stage": stage_names[stage],
+        "sample_id": _text(table["sample_id"]),
+        "task": _text(table["task"]),
+        "satellite": labels_column([o.name for o in world.orbits], inp.satellite),
+        "station": labels_column(st_names, np.where(out.station >= 0, out.station,
+                                                    len(st_names) - 1)),
+        "status": pd.array(out.status, dtype=str_dtype()),
+        "decision": labels_column(["onboard", "offload"], offload.astype(np.int8)),
+        "stage": labels_column(stage_names, stage),
         "capture_s": inp.capture_s,
         "onboard_queue_s": out.onboard_start_s - inp.capture_s,
         "onboard_s": onboard_s,
@@ -323,6 +323,11 @@ def sample_log(world: World, out) -> pd.DataFrame:
         "done_s": done,
     }, copy=False)  # the arrays are this log's own: one copy of each column, not two
     return samples
+
+
+def _text(column: pd.Series):
+    """A trace column as strings (the column itself when it already is)."""
+    return column.array if column.dtype == str_dtype() else column.astype(str).to_numpy()
 
 
 @dataclass

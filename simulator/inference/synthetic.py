@@ -160,6 +160,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.errors import InputError
+from simulator.inference.list_columns import list_array, rows_array
 from simulator.inference.traces import OPTIONAL_COLUMNS, Trace
 
 log = logging.getLogger(__name__)
@@ -273,13 +274,14 @@ def _signal_shift(auroc: float) -> float:
 
 def _token_confidences(correct: np.ndarray, tokens: np.ndarray, stage_tokens: int | None,
                        auroc: float, max_tokens: int, rng: np.random.Generator
-                       ) -> tuple[np.ndarray, list[list[float]] | None]:
+                       ) -> tuple[np.ndarray, Any]:
     """Mean token probability of the complete answer, and after each stage (cumulative).
 
     Token ``t`` has logit ``CONFIDENCE_OFFSET + delta * correct + sqrt(T) e_t``; the
     confidence after ``j`` tokens is ``sigmoid`` of the mean of the first ``j`` logits.
     ``max_tokens`` noise values are drawn per row whatever ``T`` is, so the random stream
-    does not depend on the token counts.  ``stage_tokens=None``: no per-stage values.
+    does not depend on the token counts.  ``stage_tokens=None``: no per-stage values;
+    otherwise a column of lists (:func:`~simulator.inference.list_columns.list_array`).
     """
     n = len(correct)
     delta = _signal_shift(auroc)
@@ -296,9 +298,9 @@ def _token_confidences(correct: np.ndarray, tokens: np.ndarray, stage_tokens: in
     k_max = -(-width // stage_tokens)
     ends = np.minimum(np.arange(1, k_max + 1)[None, :] * stage_tokens, t[:, None])  # n x K
     values = _sigmoid(base[:, None] + cum[rows[:, None], ends - 1] * scale[:, None] / ends)
-    count = (-(-t // stage_tokens)).tolist()
-    rows = values.tolist()   # one conversion, then a slice a row
-    return final, [row[:k] for row, k in zip(rows, count)]
+    count = -(-t // stage_tokens)
+    kept = np.arange(k_max)[None, :] < count[:, None]   # row-major: each row's first values
+    return final, list_array(values[kept], count)
 
 
 @functools.lru_cache(maxsize=None)
@@ -447,7 +449,7 @@ def _generate_task(
             "ground_confidence": ground_conf,
             "second_opinion_answer": np.asarray(answer_2nd, dtype=object),
             "difficulty": d,
-            "features": list(feats),
+            "features": rows_array(feats),
             "answer_similarity": similarity.astype(float),
     })
 
@@ -457,7 +459,7 @@ def _broadcast(n: int, columns: dict) -> dict:
     lists as they are."""
     out = {}
     for name, value in columns.items():
-        if isinstance(value, (np.ndarray, list)):
+        if isinstance(value, (np.ndarray, list, pd.arrays.ArrowExtensionArray)):
             if len(value) != n:  # pragma: no cover - a generator bug
                 raise AssertionError(f"synthetic column {name}: {len(value)} values for {n} rows")
             out[name] = value
@@ -493,9 +495,14 @@ def _generate_block(params: SyntheticParams, stream: int, block: int) -> dict:
 
 
 def _join(pieces: list):
-    """Columns of consecutive blocks as one (arrays stay arrays, lists lists)."""
+    """Columns of consecutive blocks as one (arrays stay arrays, lists lists, Arrow arrays
+    Arrow arrays)."""
     if all(isinstance(x, np.ndarray) for x in pieces):
         return np.concatenate(pieces)
+    if all(isinstance(x, pd.arrays.ArrowExtensionArray) for x in pieces):
+        import pyarrow as pa
+
+        return pd.arrays.ArrowExtensionArray(pa.concat_arrays([pa.array(x) for x in pieces]))
     out = []
     for x in pieces:
         out.extend(x)
@@ -503,7 +510,9 @@ def _join(pieces: list):
 
 
 def _take(column, rows: np.ndarray):
-    return column[rows] if isinstance(column, np.ndarray) else [column[i] for i in rows.tolist()]
+    if isinstance(column, (np.ndarray, pd.arrays.ArrowExtensionArray)):
+        return column[rows]
+    return [column[i] for i in rows.tolist()]
 
 
 def _generate_stream(params: SyntheticParams, stream: int, rows: int) -> pd.DataFrame:
@@ -512,8 +521,9 @@ def _generate_stream(params: SyntheticParams, stream: int, rows: int) -> pd.Data
     blocks = [_generate_block(params, stream, b) for b in range(-(-rows // BLOCK_ROWS))]
     columns = {name: _join([blk[name] for blk in blocks]) for name in blocks[0]}
     del blocks
-    return pd.DataFrame({name: (col[:rows] if isinstance(col, np.ndarray) else
-                                _object_column(col[:rows]))
+    return pd.DataFrame({name: (col[:rows] if isinstance(col, (np.ndarray,
+                                                               pd.arrays.ArrowExtensionArray))
+                                else _object_column(col[:rows]))
                          for name, col in columns.items()})
 
 

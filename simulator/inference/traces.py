@@ -82,6 +82,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.errors import InputError
+from simulator.inference.list_columns import arrow_lists, flat_and_lengths
 from simulator.paths import project_root
 
 log = logging.getLogger(__name__)
@@ -278,17 +279,26 @@ def _column_ok(series: pd.Series, kind: str) -> bool:
             return False
     if kind not in ("vector", "unit-list"):
         return False
-    values = series.to_numpy(dtype=object)
-    if len(values) == 0:
+    if len(series) == 0:
         return True
-    try:
-        lengths = np.fromiter((len(v) for v in values), dtype=np.int64, count=len(values))
-        flat = np.concatenate(values)
-        if flat.ndim != 1 or flat.size != lengths.sum() or flat.dtype.kind not in "biuf":
-            return False
-        flat = flat.astype(float)
-    except (TypeError, ValueError):
+    if series.isna().to_numpy().any():  # a missing cell
         return False
+    lists = arrow_lists(series)
+    if lists is not None:  # a generated trace's lists: the numbers are already one array
+        found = flat_and_lengths(series)
+        if found is None:
+            return False
+        flat, lengths = found
+    else:
+        values = series.to_numpy(dtype=object)
+        try:
+            lengths = np.fromiter((len(v) for v in values), dtype=np.int64, count=len(values))
+            flat = np.concatenate(values)
+            if flat.ndim != 1 or flat.size != lengths.sum() or flat.dtype.kind not in "biuf":
+                return False
+            flat = flat.astype(float)
+        except (TypeError, ValueError):
+            return False
     bad = ~((flat >= 0) & (flat <= 1)) if kind == "unit-list" else ~np.isfinite(flat)
     bad_before = np.concatenate([[0], np.cumsum(bad)])  # bad values before each position
     ends = np.cumsum(lengths)
@@ -460,11 +470,30 @@ def _to_arrow(table: pd.DataFrame):
 
     frame = table.reset_index(drop=True)
     arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    arrow = _lists_as_objects(arrow, [c for c in frame.columns if arrow_lists(frame[c]) is not None])
     if "features" in frame.columns:
         idx = arrow.schema.get_field_index("features")
-        values = [np.asarray(v, dtype=np.float32) for v in frame["features"]]
-        arrow = arrow.set_column(idx, "features", pa.array(values, type=pa.list_(pa.float32())))
+        lists = arrow_lists(frame["features"])
+        if lists is not None:
+            column = lists.cast(pa.list_(pa.float32()))
+        else:
+            values = [np.asarray(v, dtype=np.float32) for v in frame["features"]]
+            column = pa.array(values, type=pa.list_(pa.float32()))
+        arrow = arrow.set_column(idx, "features", column)
     return arrow
+
+
+def _lists_as_objects(arrow, names: list):
+    """The file says the list columns ``names`` are plain object columns, as a trace with
+    a list or array a cell writes them: a reader gets the same table either way."""
+    if not names:
+        return arrow
+    meta = json.loads(arrow.schema.metadata[b"pandas"])
+    for column in meta["columns"]:
+        if column["name"] in names:
+            column["numpy_type"] = "object"
+    return arrow.replace_schema_metadata({**arrow.schema.metadata,
+                                          b"pandas": json.dumps(meta).encode()})
 
 
 def _atomic_write(target: Path, write) -> None:

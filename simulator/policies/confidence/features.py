@@ -62,7 +62,6 @@ partial answer consistent with the token counts the engine charges for.
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -72,6 +71,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.errors import InputError
+from simulator.inference.list_columns import flat_and_lengths, matrix
 
 from . import EMBED_DIM, embed_texts
 from .distinct import combine, distinct_texts, distinct_values, first_rows
@@ -184,10 +184,10 @@ def stage_confidence(df: pd.DataFrame, generated_stages: int | None, stage_token
     """
     out = np.zeros(len(df))
     if kind == "stage-confidence":
-        column = df["onboard_stage_confidence"].to_numpy(dtype=object)
-        fast = _cumulative_pick(column, generated_stages)
+        fast = _cumulative_pick(df["onboard_stage_confidence"], generated_stages)
         if fast is not None:
             return fast
+        column = df["onboard_stage_confidence"].to_numpy(dtype=object)
         for i, values in enumerate(column):
             values = list(values) if values is not None else []
             if values:
@@ -204,18 +204,15 @@ def stage_confidence(df: pd.DataFrame, generated_stages: int | None, stage_token
     return out
 
 
-def _cumulative_pick(column: np.ndarray, generated_stages: int | None) -> np.ndarray | None:
+def _cumulative_pick(column, generated_stages: int | None) -> np.ndarray | None:
     """:func:`stage_confidence`'s ``"stage-confidence"`` values in arrays: every row's
     list flattened once, then one index per row (value ``k`` of a row, ``k`` the stages
     generated capped by the row's length; 0 for an empty row).  None when a row is not
     a plain list or array of numbers (the row-by-row loop handles it)."""
-    try:
-        lengths = np.fromiter((0 if v is None else len(v) for v in column), dtype=np.int64,
-                              count=len(column))
-        flat = np.fromiter(itertools.chain.from_iterable(v for v in column if v is not None),
-                           dtype=float, count=int(lengths.sum()))
-    except (TypeError, ValueError):
+    found = flat_and_lengths(column)
+    if found is None:
         return None
+    flat, lengths = found
     k = lengths if generated_stages is None else np.minimum(generated_stages, lengths)
     starts = np.cumsum(lengths) - lengths
     out = np.zeros(len(column))
@@ -398,14 +395,10 @@ class FeatureSpec:
         if self.base_kind == "features":
             if not len(df):
                 return np.zeros((0, self.feature_dim))
-            rows = df["features"].tolist()
-            try:  # one conversion in C (rows of equal length)
-                stacked = np.array(rows, dtype=float)
-            except (TypeError, ValueError):
-                stacked = None
-            if stacked is None or stacked.ndim != 2:
-                stacked = np.stack([np.asarray(v, dtype=float) for v in rows])
-            return stacked
+            try:  # one flat array of every row's numbers (rows of equal length)
+                return matrix(df["features"], dtype=float)
+            except ValueError:
+                return np.stack([np.asarray(v, dtype=float) for v in df["features"]])
         facts = np.column_stack([
             np.log(df["image_width_px"].to_numpy(float)),
             np.log(df["image_height_px"].to_numpy(float)),
