@@ -330,6 +330,18 @@ def _text(column: pd.Series):
     return column.array if column.dtype == str_dtype() else column.astype(str).to_numpy()
 
 
+#: The trace columns a run still reads once its world is built (the per-sample log's).
+LOG_TRACE_COLUMNS = ["sample_id", "task", "image_bytes"]
+
+
+def _keep_what_the_log_reads(world: World) -> None:
+    """Let go of the trace columns only the policy read (answers, questions, feature
+    vectors, confidences: about 300 bytes a sample), and of the backend that holds them:
+    once the world is built they would sit in memory through the run and the log."""
+    world.samples_table = world.samples_table[LOG_TRACE_COLUMNS]
+    world.backend = None
+
+
 @dataclass
 class RunResult:
     folder: Path
@@ -344,6 +356,9 @@ def run_scenario(scenario, *, out_dir: str | Path | None = None,
     from ..results import SAMPLE_COLUMNS, summarize, write_run
 
     world = build_world(scenario)
+    trace_meta = getattr(world.backend, "meta", None) or {}
+    if scenario.workload.trace != "live":  # a live trace is saved with the run, whole
+        _keep_what_the_log_reads(world)
     if progress_factory is not None:
         with progress_factory(world.horizon_s) as advance:
             samples, out = run_world(world, progress=advance)
@@ -371,7 +386,7 @@ def run_scenario(scenario, *, out_dir: str | Path | None = None,
     }
     summary = summarize(samples, policy=world.policy.describe(),
                         compression=world.compression.describe(),
-                        trace_meta=world.backend.meta if hasattr(world.backend, "meta") else {},
+                        trace_meta=trace_meta,
                         extra=extra)
     tables = {"transmissions": transmissions}
     if world.network.isl is not None:

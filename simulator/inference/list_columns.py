@@ -61,8 +61,9 @@ def arrow_lists(values):
 
 
 def flat_and_lengths(values) -> tuple[np.ndarray, np.ndarray] | None:
-    """Every row's numbers in one float array and each row's count (a missing row counts
-    0); None when a cell is not a list or array of numbers."""
+    """Every row's numbers in one array and each row's count (a missing row counts 0);
+    None when a cell is not a list or array of numbers.  Arrow lists give their numbers
+    as stored (``float32`` features stay ``float32``), object columns as ``float``."""
     lists = arrow_lists(values)
     if lists is not None:
         import pyarrow as pa
@@ -75,7 +76,7 @@ def flat_and_lengths(values) -> tuple[np.ndarray, np.ndarray] | None:
         flat = pc.list_flatten(lists)
         if flat.null_count:
             return None
-        return flat.to_numpy(zero_copy_only=False).astype(float, copy=False), lengths
+        return flat.to_numpy(zero_copy_only=False), lengths
     cells = values.to_numpy(dtype=object) if hasattr(values, "to_numpy") else values
     try:
         lengths = np.fromiter((0 if v is None else len(v) for v in cells), dtype=np.int64,

@@ -524,7 +524,7 @@ def _generate_stream(params: SyntheticParams, stream: int, rows: int) -> pd.Data
     return pd.DataFrame({name: (col[:rows] if isinstance(col, (np.ndarray,
                                                                pd.arrays.ArrowExtensionArray))
                                 else _object_column(col[:rows]))
-                         for name, col in columns.items()})
+                         for name, col in columns.items()}, copy=False)
 
 
 def _object_column(values: list) -> np.ndarray:

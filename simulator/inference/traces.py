@@ -299,10 +299,8 @@ def _column_ok(series: pd.Series, kind: str) -> bool:
             flat = flat.astype(float)
         except (TypeError, ValueError):
             return False
-    bad = ~((flat >= 0) & (flat <= 1)) if kind == "unit-list" else ~np.isfinite(flat)
-    bad_before = np.concatenate([[0], np.cumsum(bad)])  # bad values before each position
-    ends = np.cumsum(lengths)
-    if (bad_before[ends] - bad_before[ends - lengths]).any():  # a bad value in some row
+    ok = ((flat >= 0) & (flat <= 1)) if kind == "unit-list" else np.isfinite(flat)
+    if not ok.all():  # every value belongs to a row: some row has a bad one
         return False
     return bool((lengths > 0).all()) if kind == "unit-list" else bool((lengths == lengths[0]).all())
 
