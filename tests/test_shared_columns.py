@@ -51,6 +51,8 @@ def test_backend_over_every_row_leaves_the_trace_alone():
 
 
 def test_unique_ids_renames_repeats_only():
-    assert _unique_ids(np.array(["a", "b"], dtype=object)).tolist() == ["a", "b"]
-    assert _unique_ids(np.array(["a", "a", "b", "a"], dtype=object)).tolist() == [
-        "a", "a~r1", "b", "a~r2"]
+    ids = pd.Series(["a", "b"])
+    kept = _unique_ids(ids, np.array([0, 1]))
+    assert list(kept) == ["a", "b"] and kept is ids.array   # the column itself
+    drawn = pd.Series(["a", "a", "b", "a"])   # rows 0, 0, 1, 0 of a trace with ids a, b
+    assert list(_unique_ids(drawn, np.array([0, 0, 1, 0]))) == ["a", "a~r1", "b", "a~r2"]

@@ -338,8 +338,12 @@ def _keep_what_the_log_reads(world: World) -> None:
     """Let go of the trace columns only the policy read (answers, questions, feature
     vectors, confidences: about 300 bytes a sample), and of the backend that holds them:
     once the world is built they would sit in memory through the run and the log."""
+    import pyarrow as pa
+
     world.samples_table = world.samples_table[LOG_TRACE_COLUMNS]
     world.backend = None
+    # Arrow keeps freed buffers for its own next allocations; the run's are NumPy's.
+    pa.default_memory_pool().release_unused()
 
 
 @dataclass

@@ -64,10 +64,15 @@ def select_rows(n_trace: int, samples: int | None, seed: int) -> np.ndarray:
     return draw_rows(n_trace, samples, seed)
 
 
-def _unique_ids(ids: np.ndarray) -> np.ndarray:
-    """The ids with repeats renamed ``ID~r1``, ``ID~r2``, ... (a row drawn again)."""
-    if pd.Index(ids).is_unique:
-        return np.asarray(ids, dtype=object)
+def _unique_ids(ids: pd.Series, rows: np.ndarray):
+    """The ids with repeats renamed ``ID~r1``, ``ID~r2``, ... (a row drawn again).
+
+    A validated trace's ids are unique, so they repeat only where ``rows`` does: the
+    column is kept as it is otherwise (no Python string a row).
+    """
+    if pd.Index(rows).is_unique:
+        return ids.array
+    ids = ids.to_numpy(dtype=object)
     seen: dict[str, int] = {}
     out = []
     for sid in ids:
@@ -99,7 +104,7 @@ class CachedBackend:
         table = (trace.table if every_row else trace.table.iloc[rows]).reset_index(drop=True)
         table = table.drop(columns=["trace_row"], errors="ignore")
         table.insert(0, "trace_row", rows.astype(np.int64))
-        table["sample_id"] = _unique_ids(table["sample_id"].to_numpy(dtype=object))
+        table["sample_id"] = _unique_ids(table["sample_id"], rows)
         self._table = table
         self._has_conf = "onboard_confidence" in table.columns
         self._has_onboard_wall = "onboard_wall_s" in table.columns

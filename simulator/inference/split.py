@@ -79,12 +79,12 @@ def split_trace(table: pd.DataFrame, *, train_rows: int | None = None,
     simulate.
     """
     if "split" in table.columns:
-        kind = table["split"].astype(str).to_numpy()
-        bad = sorted(set(kind) - set(SPLITS))
+        kind = table["split"].astype(str)   # (Arrow strings: no Python string a row)
+        bad = sorted(set(kind.unique().tolist()) - set(SPLITS))
         if bad:
             raise InputError(f"trace column split: unknown value {bad[0]!r}; expected "
                              f"{' or '.join(SPLITS)}")
-        is_train = kind == "train"
+        is_train = (kind == "train").to_numpy()
         k = int(np.count_nonzero(~is_train))
         if not is_train[:k].any():  # test rows first, then the pool: slices share the data
             train, test = table.iloc[k:], table.iloc[:k]

@@ -160,7 +160,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.errors import InputError
-from simulator.inference.list_columns import list_array, rows_array
+from simulator.inference.block_columns import Coded, Ragged, Rows, head, join, length, take
 from simulator.inference.traces import OPTIONAL_COLUMNS, Trace
 
 log = logging.getLogger(__name__)
@@ -281,7 +281,7 @@ def _token_confidences(correct: np.ndarray, tokens: np.ndarray, stage_tokens: in
     confidence after ``j`` tokens is ``sigmoid`` of the mean of the first ``j`` logits.
     ``max_tokens`` noise values are drawn per row whatever ``T`` is, so the random stream
     does not depend on the token counts.  ``stage_tokens=None``: no per-stage values;
-    otherwise a column of lists (:func:`~simulator.inference.list_columns.list_array`).
+    otherwise the lists (:class:`~simulator.inference.block_columns.Ragged`).
     """
     n = len(correct)
     delta = _signal_shift(auroc)
@@ -300,7 +300,7 @@ def _token_confidences(correct: np.ndarray, tokens: np.ndarray, stage_tokens: in
     values = _sigmoid(base[:, None] + cum[rows[:, None], ends - 1] * scale[:, None] / ends)
     count = -(-t // stage_tokens)
     kept = np.arange(k_max)[None, :] < count[:, None]   # row-major: each row's first values
-    return final, list_array(values[kept], count)
+    return final, Ragged(values[kept], count)
 
 
 @functools.lru_cache(maxsize=None)
@@ -367,16 +367,17 @@ def _generate_task(
     if p.task == "vqa":
         obj = rng.integers(0, len(_RSVQA_OBJECTS), (n, 2))
         comparison = rng.random(n) < 0.5
-        question = _vqa_questions()[(obj[:, 0] * len(_RSVQA_OBJECTS) + obj[:, 1]) * 2
-                                    + comparison].tolist()
+        question = Coded(_vqa_questions(), (obj[:, 0] * len(_RSVQA_OBJECTS)
+                                            + obj[:, 1]) * 2 + comparison)
         ref = rng.random(n) < 0.5
-        labels = np.array(["no", "yes"], dtype=object)
-        reference = labels[ref.astype(int)]
+        labels = ("no", "yes")
+        reference = Coded(labels, ref)
         on_yes = np.where(s_on == 1, ref, ~ref)
-        answer_on = labels[on_yes.astype(int)]
-        answer_gr = labels[np.where(s_gr == 1, ref, ~ref).astype(int)]
-        answer_2nd = labels[np.where(agree, on_yes, ~on_yes).astype(int)]
-        similarity = np.where(answer_on == answer_gr, 1.0, params.mismatch_similarity)
+        gr_yes = np.where(s_gr == 1, ref, ~ref)
+        answer_on = Coded(labels, on_yes)
+        answer_gr = Coded(labels, gr_yes)
+        answer_2nd = Coded(labels, np.where(agree, on_yes, ~on_yes))
+        similarity = np.where(on_yes == gr_yes, 1.0, params.mismatch_similarity)
     elif p.task == "classification":
         n_cls = len(RESISC45_CLASSES)
         classes = np.array(RESISC45_CLASSES, dtype=object)
@@ -391,14 +392,15 @@ def _generate_task(
         wrong_2nd = (ref_idx + rng.integers(1, n_cls, n)) % n_cls  # never ref
         disagree_idx = np.where(s_on == 1, wrong_2nd, np.where(second_right, ref_idx, other))
         second_idx = np.where(agree, on_idx, disagree_idx)
-        reference = classes[ref_idx]
-        answer_on = classes[on_idx]
-        answer_gr = classes[np.where(s_gr == 1, ref_idx, wrong_gr)]
-        answer_2nd = classes[second_idx]
-        question = [
-            "Which of the 45 scene classes does this image show? Answer with one class name."
-        ] * n
-        similarity = np.where(answer_on == answer_gr, 1.0, params.mismatch_similarity)
+        gr_idx = np.where(s_gr == 1, ref_idx, wrong_gr)
+        reference = Coded(classes, ref_idx)
+        answer_on = Coded(classes, on_idx)
+        answer_gr = Coded(classes, gr_idx)
+        answer_2nd = Coded(classes, second_idx)
+        question = Coded(
+            ("Which of the 45 scene classes does this image show? Answer with one class name.",),
+            np.zeros(n, dtype=np.int64))
+        similarity = np.where(on_idx == gr_idx, 1.0, params.mismatch_similarity)
     else:
         target = np.array(DOTA_CLASSES, dtype=object)[rng.integers(0, len(DOTA_CLASSES), n)]
         question = [f"Detect the {t} in the image; answer with its box [x1, y1, x2, y2]." for t in target]
@@ -431,27 +433,32 @@ def _generate_task(
 
     return _broadcast(n, {
             "sample_id": "",
-            "task": p.task,
+            "task": Coded((p.task,), np.zeros(n, dtype=np.int64)),
             "image_width_px": width,
             "image_height_px": height,
             "image_bytes": image_bytes,
             "prompt_tokens": prompt,
-            "onboard_answer": np.asarray(answer_on, dtype=object),
-            "ground_answer": np.asarray(answer_gr, dtype=object),
+            "onboard_answer": _text(answer_on),
+            "ground_answer": _text(answer_gr),
             "onboard_score": s_on,
             "ground_score": s_gr,
             "onboard_output_tokens": out_on,
             "ground_output_tokens": out_gr,
             "question": question,
-            "reference_answer": np.asarray(reference, dtype=object),
+            "reference_answer": _text(reference),
             "onboard_confidence": conf,
             "onboard_stage_confidence": stage_conf,
             "ground_confidence": ground_conf,
-            "second_opinion_answer": np.asarray(answer_2nd, dtype=object),
+            "second_opinion_answer": _text(answer_2nd),
             "difficulty": d,
-            "features": rows_array(feats),
+            "features": Rows(feats),
             "answer_similarity": similarity.astype(float),
     })
+
+
+def _text(values):
+    """A column of answers: codes as they are, anything else an object array."""
+    return values if isinstance(values, Coded) else np.asarray(values, dtype=object)
 
 
 def _broadcast(n: int, columns: dict) -> dict:
@@ -459,9 +466,10 @@ def _broadcast(n: int, columns: dict) -> dict:
     lists as they are."""
     out = {}
     for name, value in columns.items():
-        if isinstance(value, (np.ndarray, list, pd.arrays.ArrowExtensionArray)):
-            if len(value) != n:  # pragma: no cover - a generator bug
-                raise AssertionError(f"synthetic column {name}: {len(value)} values for {n} rows")
+        if isinstance(value, (np.ndarray, list, Coded, Ragged, Rows)):
+            if length(value) != n:  # pragma: no cover - a generator bug
+                raise AssertionError(f"synthetic column {name}: {length(value)} values "
+                                     f"for {n} rows")
             out[name] = value
         elif isinstance(value, str):
             out[name] = np.full(n, value, dtype=object)
@@ -487,51 +495,36 @@ def _generate_block(params: SyntheticParams, stream: int, block: int) -> dict:
              for i, t in enumerate(tasks)]
     # row j of the block takes the next unused row of its task
     position = np.empty(BLOCK_ROWS, dtype=np.int64)
-    start = np.cumsum([0] + [len(x["task"]) for x in parts])
+    start = np.cumsum([0] + [length(x["task"]) for x in parts])
     for i in range(len(tasks)):
         where = np.flatnonzero(order == i)
         position[where] = start[i] + np.arange(len(where))
-    return {name: _take(_join([x[name] for x in parts]), position) for name in parts[0]}
-
-
-def _join(pieces: list):
-    """Columns of consecutive blocks as one (arrays stay arrays, lists lists, Arrow arrays
-    Arrow arrays)."""
-    if all(isinstance(x, np.ndarray) for x in pieces):
-        return np.concatenate(pieces)
-    if all(isinstance(x, pd.arrays.ArrowExtensionArray) for x in pieces):
-        import pyarrow as pa
-
-        return pd.arrays.ArrowExtensionArray(pa.concat_arrays([pa.array(x) for x in pieces]))
-    out = []
-    for x in pieces:
-        out.extend(x)
-    return out
-
-
-def _take(column, rows: np.ndarray):
-    if isinstance(column, (np.ndarray, pd.arrays.ArrowExtensionArray)):
-        return column[rows]
-    return [column[i] for i in rows.tolist()]
+    return {name: take(join([x[name] for x in parts]), position) for name in parts[0]}
 
 
 def _generate_stream(params: SyntheticParams, stream: int, rows: int) -> pd.DataFrame:
     """The first ``rows`` rows of ``stream``: its blocks in order, as one table (built once,
     column by column: a table per block would cost more than generating it)."""
     blocks = [_generate_block(params, stream, b) for b in range(-(-rows // BLOCK_ROWS))]
-    columns = {name: _join([blk[name] for blk in blocks]) for name in blocks[0]}
+    columns = {name: join([blk[name] for blk in blocks]) for name in blocks[0]}
     del blocks
-    return pd.DataFrame({name: (col[:rows] if isinstance(col, (np.ndarray,
-                                                               pd.arrays.ArrowExtensionArray))
-                                else _object_column(col[:rows]))
-                         for name, col in columns.items()}, copy=False)
+    return pd.DataFrame({name: head(col, rows) for name, col in columns.items()}, copy=False)
 
 
-def _object_column(values: list) -> np.ndarray:
-    """A list as a 1-d object array (elements that are lists or arrays stay whole)."""
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
+def _sample_ids(tasks: pd.Series, infix: list[str]):
+    """``f"{task}-{infix...}-{i:06d}"`` for row ``i``, built in Arrow.
+
+    >>> list(_sample_ids(pd.Series(["vqa", "detection"]), ["train"]))
+    ['vqa-train-000000', 'detection-train-000001']
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    number = pc.utf8_lpad(pc.cast(pa.array(np.arange(len(tasks), dtype=np.int64)), pa.string()),
+                          width=6, padding="0")
+    parts = [pa.array(tasks.array).cast(pa.string()), *[pa.scalar(x) for x in infix], number]
+    joined = pc.binary_join_element_wise(*parts, "-")
+    return pd.array(joined.cast(pa.large_string()), dtype=tasks.dtype)
 
 
 def generate_synthetic(
@@ -576,12 +569,12 @@ def generate_synthetic(
         whole["image_side_px"] = int(params.image_side_px)
     params = dataclasses.replace(params, **whole)
     test = _generate_stream(params, TEST_STREAM, params.samples)
-    test["sample_id"] = [f"{t}-{i:06d}" for i, t in enumerate(test["task"].tolist())]
+    test["sample_id"] = _sample_ids(test["task"], [])
     test.insert(1, "split", "test")
     parts = [test]
     if params.train_samples:
         train = _generate_stream(params, TRAIN_STREAM, params.train_samples)
-        train["sample_id"] = [f"{t}-train-{i:06d}" for i, t in enumerate(train["task"].tolist())]
+        train["sample_id"] = _sample_ids(train["task"], ["train"])
         train.insert(1, "split", "train")
         parts.append(train)
     table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else test

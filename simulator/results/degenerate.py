@@ -67,18 +67,20 @@ def run_warnings(summary: dict, samples: pd.DataFrame | None = None) -> list[dic
     name = policy_name(summary)
     if samples is not None and len(samples) and "decision" in samples:
         offload = (samples["decision"].astype(str) == "offload").to_numpy()
-        stages = (samples["stage"].astype(str).to_numpy() if "stage" in samples
-                  else np.full(len(samples), ""))
+        at_capture = ((samples["stage"].astype(str) == "capture").to_numpy() if "stage" in samples
+                      else np.zeros(len(samples), dtype=bool))
         if not offload.any() and name != SATELLITE_ONLY:
             out.append(_warning("same_as_satellite_only",
                                 f"{name} offloaded 0 % of the samples: its decisions are "
                                 f"satellite-only's"))
-        elif offload.all() and (stages == "capture").all() and name != GROUND_ONLY:
+        elif offload.all() and at_capture.all() and name != GROUND_ONLY:
             out.append(_warning("same_as_ground_only",
                                 f"{name} offloaded 100 % of the samples at capture: its "
                                 f"decisions are ground-only's"))
         elif offload.all() and name != GROUND_ONLY:
-            where = ", ".join(sorted(set(stages[stages != "capture"]))) or "after onboard stages"
+            later = (samples.loc[~at_capture, "stage"].astype(str).unique().tolist()
+                     if "stage" in samples else [])
+            where = ", ".join(sorted(later)) or "after onboard stages"
             out.append(_warning("offloads_everything",
                                 f"{name} offloaded 100 % of the samples (at {where}): "
                                 f"ground-only's answers, later"))

@@ -258,7 +258,7 @@ def summarize(samples: pd.DataFrame, *, policy: dict, compression: dict, trace_m
         "end_to_end_latency_s": _stats(samples.loc[done, "end_to_end_latency_s"].to_numpy(float)),
         "bytes_raw": int(samples["bytes_raw"].sum()),
         # bytes that reached the ground (dropped and unfinished samples never arrived)
-        "bytes_sent": int(samples.loc[samples["status"].to_numpy() == "ground",
+        "bytes_sent": int(samples.loc[(samples["status"] == "ground").to_numpy(),
                                       "bytes_sent"].sum()),
         "transmission_s": float(samples["tx_s"].sum()),
         "wait_contact_s_mean_offloaded": (float(samples.loc[offloaded, "wait_contact_s"].mean())
@@ -311,9 +311,8 @@ def point_metrics(summary: dict, samples: pd.DataFrame) -> dict:
     from .degenerate import run_warnings
 
     summary = canonical_summary(summary)
-    status = samples["status"].astype(str).to_numpy()
     offload = (samples["decision"].astype(str) == "offload").to_numpy()
-    finished = np.isin(status, FINISHED)
+    finished = samples["status"].astype(str).isin(FINISHED).to_numpy()
     fo = finished & offload
     fon = finished & ~offload
     sent = int(samples["bytes_sent"].to_numpy(np.int64)[offload].sum())
