@@ -6,14 +6,17 @@
 
 Each repetition times, in this order:
 
-* Skyfield's ``EarthSatellite.find_events`` (the reference) on a random subset of
-  satellites x the same stations x the same span, single-threaded in this process;
+* Skyfield's ``EarthSatellite.find_events`` (the reference) on a subset of satellites
+  spread evenly over the catalogue (every k-th; a different fixed set in each
+  repetition) x the same stations x the same span, single-threaded in this process;
 * a whole ``spaceverse contacts`` process (imports, catalog, search, table, cache
   write, summary) with a *cold* contact cache, ``--workers 1``;
-* the same with ``--workers 2``.
+* the same with ``--workers 2``;
+* Skyfield on the same subset again.
 
-Ratios are per satellite-station-day against the Skyfield time of the *same*
-repetition: **per core** (1 worker vs single-threaded Skyfield) and **per machine**
+Ratios are per satellite-station-day against the mean of the two Skyfield times of the
+*same* repetition (before and after: a machine whose speed drifts during the repetition
+moves both sides): **per core** (1 worker vs single-threaded Skyfield) and **per machine**
 (2 workers).  Peak resident memory of the ``spaceverse`` process and of its largest
 worker is read from ``/proc`` (VmHWM) while they run, and the peak proportional set
 size of the whole process tree (shared pages -- libraries, pages a forked worker
@@ -30,7 +33,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import random
 import re
 import statistics
 import subprocess
@@ -162,6 +164,14 @@ def skyfield_us_per_pair_day(sats, stations, hours: float) -> tuple[float, int]:
     return 1e6 * elapsed / (len(sats) * len(stations) * hours / 24), passes
 
 
+def reference_subset(sats, n: int, rep: int) -> list:
+    """``n`` satellites spread evenly over the catalogue (every k-th), a different fixed
+    set in each repetition: the reference covers every shell, and reruns measure the
+    same satellites."""
+    step = max(1, len(sats) // max(1, n))
+    return sats[rep % step::step][:n]
+
+
 def _mm(values, fmt="{:.1f}") -> str:
     return f"min {fmt.format(min(values))}, median {fmt.format(statistics.median(values))}"
 
@@ -203,10 +213,12 @@ def main() -> None:
 
     rows = []
     for rep in range(repeat):
-        subset = random.Random(rep).sample(sats, min(args.reference_sats, len(sats)))
-        ref_us, ref_passes = skyfield_us_per_pair_day(subset, stations, args.hours)
+        subset = reference_subset(sats, args.reference_sats, rep)
+        before_us, ref_passes = skyfield_us_per_pair_day(subset, stations, args.hours)
         one = run_cli(args.hours, 1, tle)
         two = run_cli(args.hours, 2, tle)
+        after_us, _ = skyfield_us_per_pair_day(subset, stations, args.hours)
+        ref_us = (before_us + after_us) / 2
         search = {}
         for workers in (1, 2):  # the search alone, in this process (no CLI around it)
             begin = time.perf_counter()
@@ -220,7 +232,8 @@ def main() -> None:
                "search_core": ref_us / (1e6 * search[1] / pair_days),
                "search_machine": ref_us / (1e6 * search[2] / pair_days)}
         rows.append(row)
-        print(f"[{rep + 1}/{repeat}] skyfield {ref_us:5.0f} us/pair-day ({len(subset)} sats, "
+        print(f"[{rep + 1}/{repeat}] skyfield {ref_us:5.0f} us/pair-day (before {before_us:.0f}, "
+              f"after {after_us:.0f}; {len(subset)} sats, "
               f"{ref_passes} passes) | 1 worker {one['wall']:6.2f} s, {one['passes']} passes, "
               f"RSS {one['parent_mb']:.0f} MB | 2 workers {two['wall']:6.2f} s, RSS parent "
               f"{two['parent_mb']:.0f} MB + worker {two['worker_mb']:.0f} MB (tree PSS "

@@ -130,24 +130,31 @@ def service_latency(*, satellite: np.ndarray, capture_s: np.ndarray, offload: np
     """
     n = len(capture_s)
     offload = np.asarray(offload, dtype=bool)
-    ready = capture_s + onboard_s + np.where(offload, compress_s, 0.0)
-    tx = np.full(n, np.nan)
-    prop = np.full(n, np.nan)
+    # Only the offloaded rows have a path to the ground: computed on those rows alone
+    # (the same sums in the same order), written into whole-length results.
+    latency = np.array(onboard_s, dtype=float)
+    service_tx = np.zeros(n)
+    service_prop = np.zeros(n)
     start = np.full(n, np.nan)
     rows = np.flatnonzero(offload)
     if len(rows):
-        station, t0 = first_contact(windows, satellite[rows], ready[rows])
+        ready = capture_s[rows] + onboard_s[rows] + compress_s[rows]
+        station, t0 = first_contact(windows, satellite[rows], ready)
         start[rows] = t0
         ok = station >= 0
+        tx = np.full(len(rows), np.nan)
+        prop = np.full(len(rows), np.nan)
         idx = rows[ok]
         if len(idx):
             sats = np.asarray(satellite[idx], dtype=np.int64)
-            tx[idx] = alone_seconds_many(transport, sats, station[ok], t0[ok],
-                                         np.asarray(bytes_sent[idx]).astype(float))
-            prop[idx] = light_times(propagation_s, sats, station[ok], t0[ok] + tx[idx])
-    latency = np.where(offload, onboard_s + compress_s + tx + prop + ground_s, onboard_s)
-    return {"service_latency_s": latency, "service_tx_s": np.where(offload, tx, 0.0),
-            "service_propagation_s": np.where(offload, prop, 0.0), "service_start_s": start}
+            tx[ok] = alone_seconds_many(transport, sats, station[ok], t0[ok],
+                                        np.asarray(bytes_sent[idx]).astype(float))
+            prop[ok] = light_times(propagation_s, sats, station[ok], t0[ok] + tx[ok])
+        latency[rows] = onboard_s[rows] + compress_s[rows] + tx + prop + ground_s[rows]
+        service_tx[rows] = tx
+        service_prop[rows] = prop
+    return {"service_latency_s": latency, "service_tx_s": service_tx,
+            "service_propagation_s": service_prop, "service_start_s": start}
 
 
 def mean_or_none(values: np.ndarray) -> float | None:

@@ -51,6 +51,7 @@ from ..orbits.contacts import SatelliteOrbit
 from ..orbits.stations import GroundStation, stations_from_scenario
 from ..policies.allocation import stage_name
 from ..policies.build import Policies, cost_estimates, decide, policies_from_scenario
+from ..memory import release_freed_memory
 from ..scenario_blocks import field
 from ..text_columns import labels_column, str_dtype
 from .service import service_latency
@@ -188,6 +189,7 @@ def build_world(scenario) -> World:
     decided = decide(scenario, pol, table, workload.train, estimates,
                      getattr(backend, "meta", {}) or {}, policy_rng=rngs["policy"],
                      compression_rng=rngs["compression"])
+    _release_policy_scratch()
 
     satellite, capture = arrivals(scenario, len(table), len(orbits), rngs["workload"])
     onboard_s, ground_s = stage_seconds(decided.plan.stage)
@@ -300,7 +302,7 @@ def sample_log(world: World, out) -> pd.DataFrame:
         "onboard_s": onboard_s,
         "compress_s": np.where(offload, inp.compress_s, 0.0),
         "bytes_raw": table["image_bytes"].to_numpy(np.int64),
-        "bytes_sent": np.where(offload, inp.bytes_sent, 0).astype(np.int64),
+        "bytes_sent": np.where(offload, inp.bytes_sent, 0).astype(np.int64, copy=False),
         "buffer_queue_s": out.buffer_queue_s,
         "wait_contact_s": out.wait_contact_s,
         "tx_s": out.tx_s,
@@ -334,16 +336,25 @@ def _text(column: pd.Series):
 LOG_TRACE_COLUMNS = ["sample_id", "task", "image_bytes"]
 
 
-def _keep_what_the_log_reads(world: World) -> None:
-    """Let go of the trace columns only the policy read (answers, questions, feature
-    vectors, confidences: about 300 bytes a sample), and of the backend that holds them:
-    once the world is built they would sit in memory through the run and the log."""
-    import pyarrow as pa
+def _release_policy_scratch() -> None:
+    """Once the policy has decided: forget the sentence embedder g̃'s answers needed (90
+    MB; loaded again when next needed), and hand back the memory Arrow keeps for its own
+    next allocations (the rest of a run allocates NumPy's), and glibc's likewise."""
+    from ..inference.metrics import release_sentence_model
 
-    world.samples_table = world.samples_table[LOG_TRACE_COLUMNS]
-    world.backend = None
-    # Arrow keeps freed buffers for its own next allocations; the run's are NumPy's.
-    pa.default_memory_pool().release_unused()
+    release_sentence_model()
+    release_freed_memory()
+
+
+def _let_go_of_policy_inputs(world: World, *, keep_trace: bool) -> None:
+    """Let go of what only the policy read, once the world is built: the trace columns
+    the log does not need (answers, questions, feature vectors, confidences: about 300
+    bytes a sample) and the backend that holds them (``keep_trace``: a live trace is
+    saved with the run, whole).  They would otherwise sit in memory through the run."""
+    if not keep_trace:
+        world.samples_table = world.samples_table[LOG_TRACE_COLUMNS]
+        world.backend = None
+    _release_policy_scratch()
 
 
 @dataclass
@@ -361,8 +372,7 @@ def run_scenario(scenario, *, out_dir: str | Path | None = None,
 
     world = build_world(scenario)
     trace_meta = getattr(world.backend, "meta", None) or {}
-    if scenario.workload.trace != "live":  # a live trace is saved with the run, whole
-        _keep_what_the_log_reads(world)
+    _let_go_of_policy_inputs(world, keep_trace=scenario.workload.trace == "live")
     if progress_factory is not None:
         with progress_factory(world.horizon_s) as advance:
             samples, out = run_world(world, progress=advance)
@@ -372,6 +382,14 @@ def run_scenario(scenario, *, out_dir: str | Path | None = None,
     transmissions = pd.DataFrame(out.transmissions, columns=["row", "satellite_index",
                                                              "station_index", "start_s",
                                                              "end_s", "bytes"])
+    events, dropped_bytes, hops = int(out.events), float(out.dropped_bytes), out.hops
+    # The log holds what the rest needs: let go of the run's per-sample inputs and of
+    # the output arrays the log does not share (about 130 bytes a sample).
+    del out
+    world.sample_inputs = None
+    world.score = world.onboard_score = world.ground_score = None
+    world.plan_stage = world.onboard_at_stage = None
+    release_freed_memory()
     extra = {
         "scenario": scenario.name,
         "run_id": scenario.run_id,
@@ -382,10 +400,10 @@ def run_scenario(scenario, *, out_dir: str | Path | None = None,
         "stations": [s.name for s in world.stations],
         "contact_windows": int(len(world.contacts)),
         "link": world.link_info,
-        "events": int(out.events),
+        "events": events,
         "train_samples": world.train_samples,
         "policy_notes": world.plan_notes,
-        "dropped_bytes": float(out.dropped_bytes),
+        "dropped_bytes": dropped_bytes,
         **world.model_info,
     }
     summary = summarize(samples, policy=world.policy.describe(),
@@ -396,7 +414,7 @@ def run_scenario(scenario, *, out_dir: str | Path | None = None,
     if world.network.isl is not None:
         names = [o.name for o in world.orbits]
         tables["hops"] = pd.DataFrame(
-            [(r, h, names[a], names[b], t0, t1, nb, d) for r, h, a, b, t0, t1, nb, d in out.hops],
+            [(r, h, names[a], names[b], t0, t1, nb, d) for r, h, a, b, t0, t1, nb, d in hops],
             columns=["row", "hop", "from_satellite", "to_satellite", "start_s", "end_s",
                      "bytes", "light_s"])
     if scenario.workload.trace == "live":  # what the real models produced, for replay

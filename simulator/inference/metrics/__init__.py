@@ -99,6 +99,13 @@ def _sentence_model():
         return _MODEL
 
 
+def release_sentence_model() -> None:
+    """Forget the loaded embedder (about 90 MB); the next use loads it again."""
+    global _MODEL
+    with _MODEL_LOCK:
+        _MODEL = None
+
+
 def _sentence_transformer(path):
     """sentence-transformers' model of ``path`` (what :class:`MiniLM` falls back to)."""
     try:
