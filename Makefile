@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/simulate.py
 	$(BIN)/python benchmarks/sweep.py
 	$(BIN)/python benchmarks/default_run.py
+	$(BIN)/python benchmarks/default_run.py --samples 1000000 --cold 1 --warm 2
 
 # How time and memory grow with satellites, stations, hours and samples (long: ~10 min);
 # writes benchmarks/results/scale.csv and scale.png.

@@ -421,3 +421,22 @@ def test_bad_stage_inputs(ground_7b):
         ground_7b.decode_s(-1)
     with pytest.raises(InputError, match="image height_px"):
         ground_7b.check_fits(10, float("nan"))
+
+
+def test_stage_seconds_in_slices_equal_whole_arrays(monkeypatch):
+    """A large table's seconds are computed in slices of rows: the same numbers."""
+    from types import SimpleNamespace
+
+    from simulator.compute import build
+    from simulator.inference.synthetic import generate_synthetic
+
+    table = generate_synthetic("mixed", samples=500, seed=3, train_samples=0).table
+    sat, ground = load_compute("jetson-agx-xavier", "qwen2-vl-2b"), \
+        load_compute("rtx-3090", "qwen2-vl-7b")
+    scenario = SimpleNamespace(compute=SimpleNamespace(timing="roofline"))
+    stage = np.random.default_rng(0).integers(0, 4, len(table))
+    whole = (build.onboard_seconds(table, sat, stage, 2, 16), build.ground_seconds(table, ground))
+    monkeypatch.setattr(build, "ROOFLINE_ROWS", 37)
+    sliced = build.stage_timer(scenario, table, None, sat, ground, 2, 16)(stage)
+    for a, b in zip(whole, sliced):
+        np.testing.assert_array_equal(a, b)

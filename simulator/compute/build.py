@@ -68,10 +68,26 @@ def stage_timer(scenario, table: pd.DataFrame, backend, sat_compute, ground_comp
         if scenario.compute.timing == "measured":
             with field(scenario, "compute.timing"):
                 return measured_seconds(table, backend, stage, points, stage_tokens)
-        return (onboard_seconds(table, sat_compute, stage, points, stage_tokens),
-                ground_seconds(table, ground_compute))
+        stage = np.asarray(stage)
+        if len(table) <= ROOFLINE_ROWS:
+            return (onboard_seconds(table, sat_compute, stage, points, stage_tokens),
+                    ground_seconds(table, ground_compute))
+        # Each sample's seconds depend on its own row only: computed in slices of rows, so
+        # the rooflines' temporaries (a dozen arrays) never exist for every sample at once.
+        onboard, ground = np.empty(len(table)), np.empty(len(table))
+        for lo in range(0, len(table), ROOFLINE_ROWS):
+            rows = table.iloc[lo:lo + ROOFLINE_ROWS]
+            onboard[lo:lo + len(rows)] = onboard_seconds(rows, sat_compute,
+                                                         stage[lo:lo + len(rows)], points,
+                                                         stage_tokens)
+            ground[lo:lo + len(rows)] = ground_seconds(rows, ground_compute)
+        return onboard, ground
 
     return stage_seconds
+
+
+#: Rows per slice of the per-sample roofline arithmetic.
+ROOFLINE_ROWS = 1 << 17
 
 
 def onboard_seconds(table: pd.DataFrame, compute, stage: np.ndarray, points: int,

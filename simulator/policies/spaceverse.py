@@ -62,6 +62,7 @@ from typing import Any
 import numpy as np
 
 from simulator.errors import InputError
+from simulator.inference.metrics import release_sentence_model
 from simulator.policies.allocation import (
     REGISTRY,
     AllocationPolicy,
@@ -326,6 +327,9 @@ class SpaceVersePolicy(_ConfidencePolicy):
             raise InputError(f"policy.params.tau has {len(thresholds)} thresholds; expected one "
                              f"per decision point (stages = {ctx.points})")
         trained, origin = self.network(ctx)
+        # The embedder training needed (90 MB) is loaded again only if the samples bring
+        # texts the training pool did not (its embeddings are cached).
+        release_sentence_model()
         n = len(ctx.samples)
         offload = np.zeros(n, dtype=bool)
         stage = np.full(n, ctx.final_stage, dtype=int)
@@ -363,6 +367,9 @@ class SpaceVerseG(_ConfidencePolicy):
     def plan(self, ctx: PolicyContext) -> Plan:
         thr = self._threshold(ctx.points)
         trained, origin = self.network(ctx)
+        # The embedder training needed (90 MB) is loaded again only if the samples bring
+        # texts the training pool did not (its embeddings are cached).
+        release_sentence_model()
         n = len(ctx.samples)
         preds = trained.predict(ctx.samples) if n else None
         offload = (preds[0] < thr) if n else np.zeros(0, dtype=bool)
@@ -389,6 +396,9 @@ class SpaceVerseGPrime(SpaceVerseG):
     def plan(self, ctx: PolicyContext) -> Plan:
         thr = self._threshold(ctx.points)
         trained, origin = self.network(ctx)
+        # The embedder training needed (90 MB) is loaded again only if the samples bring
+        # texts the training pool did not (its embeddings are cached).
+        release_sentence_model()
         n = len(ctx.samples)
         preds = trained.predict(ctx.samples) if n else None
         offload = (preds[0] < thr) if n else np.zeros(0, dtype=bool)
