@@ -46,12 +46,12 @@ import pandas as pd
 from ..compute.build import (calibrated, check_fits, computes_from_scenario, describe_compute,
                              onboard_seconds, stage_timer)
 from ..links.build import build_link, check_link
+from ..memory import release_freed_memory
 from ..orbits.constellations import orbits_from_scenario, start_of
 from ..orbits.contacts import SatelliteOrbit
 from ..orbits.stations import GroundStation, stations_from_scenario
 from ..policies.allocation import stage_name
 from ..policies.build import Policies, cost_estimates, decide, policies_from_scenario
-from ..memory import release_freed_memory
 from ..scenario_blocks import field
 from ..text_columns import labels_column, str_dtype
 from .service import service_latency
