@@ -1,8 +1,8 @@
 """Trace columns whose cells are lists of numbers (``features``, ``onboard_stage_confidence``).
 
 A generated trace holds them as Arrow list arrays: one flat buffer of numbers and one
-offset a row, instead of a Python list or NumPy array object a row (a million rows:
-about 70 bytes a row instead of 280).  Traces read from files or recorded from live
+offset a row, instead of a Python list or NumPy array object a row (16 float32
+features and one stage confidence: 80 bytes a row instead of about 280).  Traces read from files or recorded from live
 models may hold them as object columns (a list or array a cell); every reader here takes
 both, so code that needs the numbers asks for them in one of two shapes:
 
