@@ -49,6 +49,13 @@ def env_for_subprocess(**extra) -> dict:
     return env
 
 
+def like_a_terminal() -> None:
+    """``preexec_fn`` of a child this file interrupts with SIGINT: Ctrl-C handled as at a
+    terminal, even when the suite itself runs as a background job (a shell starts those
+    with SIGINT ignored, and a child inherits that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def dead_pid() -> int:
     """The id of a process that has ended (and been reaped)."""
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -352,7 +359,8 @@ def _signal_run(tmp_path, phase: str, out: Path, signum=signal.SIGTERM):
     driver.write_text(SIGNAL_DRIVER)
     proc = subprocess.Popen([sys.executable, str(driver), str(ready), phase, "run", str(SMALL),
                              "--out", str(out)], cwd=ROOT, env=env_for_subprocess(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=like_a_terminal)
     try:
         deadline = time.monotonic() + 120
         while not ready.exists():
@@ -442,7 +450,7 @@ def test_sigint_to_a_sweep_returns_promptly_with_finished_rows_and_no_workers(tm
     proc = subprocess.Popen([sys.executable, "-m", "simulator", "sweep", str(sweep_file),
                              "--workers", "2", "--out", str(out)], cwd=ROOT,
                             env=env_for_subprocess(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=like_a_terminal)
     try:
         deadline = time.monotonic() + 180
         while not list((out / "points").glob("[!.]*/summary.json")):
