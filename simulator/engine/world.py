@@ -354,7 +354,7 @@ def _let_go_of_policy_inputs(world: World, *, keep_trace: bool) -> None:
     if not keep_trace:
         world.samples_table = world.samples_table[LOG_TRACE_COLUMNS]
         world.backend = None
-    _release_policy_scratch()
+    release_freed_memory()  # (build_world already let go of the embedder)
 
 
 @dataclass

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..text_columns import labels_column
 from . import contact_search as _search
 from .frames import EarthClock, as_utc
 
@@ -218,8 +219,6 @@ def find_contacts(
 def _build_table(orbits, st, start, parts) -> pd.DataFrame:
     """The window table, built once from the chunks' arrays, one column at a time (so
     the peak memory is the table plus one column, whatever the span)."""
-    import pyarrow as pa
-
     parts = [p for p in parts if len(p.sat)]
     if not parts:
         return _empty_table()
@@ -240,21 +239,15 @@ def _build_table(orbits, st, start, parts) -> pd.DataFrame:
     sat = sat[order]
     station = station[order]
     t0 = pd.Timestamp(start)
-    str_dtype = pd.Series(np.array(["x"], dtype=object)).astype(str).dtype  # as _typed makes
-
-    def text(values, index):  # strings gathered by pyarrow, no Python objects per row
-        taken = pa.array(values, type=pa.large_string()).take(pa.array(index))
-        return pd.array(taken, dtype=str_dtype)
-
     def utc(seconds):  # pandas' conversion, in slices (it makes several full-size temporaries)
         ns = np.empty(len(seconds), dtype=np.int64)
         for i in range(0, len(seconds), 1 << 17):
             ns[i:i + (1 << 17)] = (t0 + pd.to_timedelta(seconds[i:i + (1 << 17)], unit="s")).asi8
         return pd.array(ns.view("M8[ns]"), dtype=pd.DatetimeTZDtype("ns", "UTC"))
 
-    data = {"satellite": text([o.name for o in orbits], sat),
+    data = {"satellite": labels_column([o.name for o in orbits], sat),
             "norad_id": np.array([o.norad_id for o in orbits], dtype=np.int64)[sat],
-            "station": text(list(st.names), station),
+            "station": labels_column(list(st.names), station),
             "rise_utc": utc(rise)}
     del sat, station
     set_ = column("set")[order]
