@@ -173,7 +173,15 @@ class _ConfidencePolicy(AllocationPolicy):
         A user-given ``policy.params.checkpoint`` that cannot be read is an error (one
         line naming the file).  The cache is best effort: a damaged, unreadable or
         unwritable cache entry is one warning, and the network is trained again.
+        Once the network is in hand, the sentence embedder training needed (90 MB) is let
+        go of: predictions load it again only for texts the training pool did not have
+        (the pool's embeddings are cached).
         """
+        trained, origin = self._trained_network(ctx)
+        release_sentence_model()
+        return trained, origin
+
+    def _trained_network(self, ctx: PolicyContext):
         from simulator.paths import cache_warning
         from simulator.policies import confidence as conf
 
@@ -327,9 +335,6 @@ class SpaceVersePolicy(_ConfidencePolicy):
             raise InputError(f"policy.params.tau has {len(thresholds)} thresholds; expected one "
                              f"per decision point (stages = {ctx.points})")
         trained, origin = self.network(ctx)
-        # The embedder training needed (90 MB) is loaded again only if the samples bring
-        # texts the training pool did not (its embeddings are cached).
-        release_sentence_model()
         n = len(ctx.samples)
         offload = np.zeros(n, dtype=bool)
         stage = np.full(n, ctx.final_stage, dtype=int)
@@ -367,9 +372,6 @@ class SpaceVerseG(_ConfidencePolicy):
     def plan(self, ctx: PolicyContext) -> Plan:
         thr = self._threshold(ctx.points)
         trained, origin = self.network(ctx)
-        # The embedder training needed (90 MB) is loaded again only if the samples bring
-        # texts the training pool did not (its embeddings are cached).
-        release_sentence_model()
         n = len(ctx.samples)
         preds = trained.predict(ctx.samples) if n else None
         offload = (preds[0] < thr) if n else np.zeros(0, dtype=bool)
@@ -396,9 +398,6 @@ class SpaceVerseGPrime(SpaceVerseG):
     def plan(self, ctx: PolicyContext) -> Plan:
         thr = self._threshold(ctx.points)
         trained, origin = self.network(ctx)
-        # The embedder training needed (90 MB) is loaded again only if the samples bring
-        # texts the training pool did not (its embeddings are cached).
-        release_sentence_model()
         n = len(ctx.samples)
         preds = trained.predict(ctx.samples) if n else None
         offload = (preds[0] < thr) if n else np.zeros(0, dtype=bool)
