@@ -254,6 +254,65 @@ def test_dask_cluster_and_local_processes_give_identical_tables(tmp_path):
             pd.read_parquet(tmp_path / "dask" / "points" / key / "samples.parquet"))
 
 
+def test_forked_and_spawned_workers_give_identical_tables(tmp_path):
+    """Local workers are forked where that is safe (a fresh single-threaded process on
+    Linux) and spawned otherwise: both give the rows and logs of one worker."""
+    path = write_sweep(tmp_path, f"""
+        name: starts
+        {TINY_SET}
+        axes:
+          policy.allocation: [ground-only, satellite-only]
+          seed: [1, 2]
+    """)
+    code = textwrap.dedent(f"""
+        import sys
+        from simulator.sweep import executors, run_sweep
+        method = executors.start_method()
+        run_sweep({str(path)!r}, out_dir={str(tmp_path / "fork")!r}, workers=2)
+        executors.start_method = lambda: "spawn"
+        run_sweep({str(path)!r}, out_dir={str(tmp_path / "spawn")!r}, workers=2)
+        run_sweep({str(path)!r}, out_dir={str(tmp_path / "one")!r}, workers=1)
+        print(method)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=dict(os.environ),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    expected = "fork" if sys.platform.startswith("linux") else "spawn"
+    assert done.stdout.split() == [expected]
+    one = pd.read_parquet(tmp_path / "one" / "sweep.parquet")
+    assert one["status"].tolist() == ["ok"] * 4
+    for how in ("fork", "spawn"):
+        table = pd.read_parquet(tmp_path / how / "sweep.parquet")
+        pd.testing.assert_frame_equal(comparable(table), comparable(one))
+        for key in one["key"]:
+            pd.testing.assert_frame_equal(
+                pd.read_parquet(tmp_path / how / "points" / key / "samples.parquet"),
+                pd.read_parquet(tmp_path / "one" / "points" / key / "samples.parquet"))
+
+
+def test_workers_are_spawned_where_forking_is_unsafe(monkeypatch):
+    import threading
+
+    from simulator.sweep import executors
+
+    if not sys.platform.startswith("linux"):
+        assert executors.start_method() == "spawn"
+        return
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    assert executors.start_method() in ("fork", "spawn")  # pytest may run threads
+    monkeypatch.setitem(sys.modules, "torch", object())
+    assert executors.start_method() == "spawn"         # torch's pools do not survive a fork
+    monkeypatch.delitem(sys.modules, "torch")
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    try:
+        assert executors.start_method() == "spawn"     # a lock may be held by that thread
+    finally:
+        stop.set()
+        thread.join()
+
+
 def finished_points(out: Path) -> list[Path]:
     """summary.json of finished points; a run folder being written is a hidden temporary
     folder (it may already hold its summary.json) until it is renamed into place."""

@@ -60,8 +60,10 @@ recorded with status ``failed`` and its one-line error, the other points go on,
 and the next run of the sweep tries it again.
 
 Executors: ``workers=1`` runs the points one after another in this process;
-``workers=N`` in ``N`` local processes (``concurrent.futures`` with the
-``spawn`` start method); ``scheduler="tcp://host:8786"`` (or a
+``workers=N`` in ``N`` local processes (``concurrent.futures``; forked from this
+process on Linux when it runs a single thread and has not imported torch, so a worker
+starts with the package already imported, else spawned: see
+:func:`~simulator.sweep.executors.start_method`); ``scheduler="tcp://host:8786"`` (or a
 ``distributed.Client`` / ``LocalCluster`` object) on a Dask distributed cluster.
 On a cluster every worker must be able to import ``simulator`` and must see the
 output folder and the files the scenarios name at the same paths (a shared file

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 import uuid
 
@@ -43,10 +44,34 @@ def _dask_client(scheduler):
 
 def _ignore_interrupts() -> None:
     """Initializer of local worker processes: Ctrl-C reaches the whole process group,
-    but only the parent decides what happens (it stops the workers itself)."""
+    but only the parent decides what happens (it stops the workers itself).  SIGTERM
+    ends the worker at once, whatever handler a forked worker inherited (the command
+    line turns SIGTERM into an interrupt in its own process)."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def start_method() -> str:
+    """How local sweep workers are started: ``"fork"`` where it is safe, else ``"spawn"``.
+
+    A forked worker starts in milliseconds with everything this process imported (a
+    spawned one starts a new interpreter and imports the package again, about a second
+    of CPU per worker).  Forking is safe on Linux when this process runs a single
+    thread (no lock can be held by a thread that the child would not have) and has not
+    imported torch (its thread pools do not survive a fork).  Anywhere else (macOS,
+    Windows, a notebook kernel, a terminal progress bar, torch loaded), workers are
+    spawned.  Results are the same either way: a point reads only its own inputs.
+    """
+    import multiprocessing
+    import threading
+
+    if (sys.platform.startswith("linux") and threading.active_count() == 1
+            and "torch" not in sys.modules
+            and "fork" in multiprocessing.get_all_start_methods()):
+        return "fork"
+    return "spawn"
 
 
 def _stop_pool(pool, grace_s: float = 1.0) -> None:
@@ -86,7 +111,8 @@ def _collect_done(futures: dict, handled: set, finish) -> None:
 
 
 def _run_processes(workers: int, pending: list[Point], task, finish, crashed) -> None:
-    """Points in ``workers`` spawned processes.  When a worker process dies (killed,
+    """Points in ``workers`` local processes, forked where that is safe (see
+    :func:`start_method`), else spawned.  When a worker process dies (killed,
     out of memory), the pool is rebuilt and the points it took down are tried once
     more; a point that takes a pool down twice is recorded as failed.
 
@@ -97,10 +123,11 @@ def _run_processes(workers: int, pending: list[Point], task, finish, crashed) ->
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
-    context = multiprocessing.get_context("spawn")
     deaths: dict[int, int] = {}
     remaining = list(pending)
     while remaining:
+        # chosen for each pool: a pool rebuilt after a death may find threads running
+        context = multiprocessing.get_context(start_method())
         pool = ProcessPoolExecutor(max_workers=min(workers, len(remaining)), mp_context=context,
                                    initializer=_ignore_interrupts)
         retry: list[Point] = []
