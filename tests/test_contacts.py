@@ -199,6 +199,10 @@ def test_same_result_for_every_chunking_and_worker_count(monkeypatch):
     parallel = contacts.find_contacts(sats, stations, start, 6 * 3600, workers=2,
                                       min_parallel_samples=0)
     _assert_same_windows(base, parallel)
+    if contact_search.kernel_available("numba"):  # loaded here, then the workers forked
+        compiled = contacts.find_contacts(sats, stations, start, 6 * 3600, workers=2,
+                                          min_parallel_samples=0, kernel="numba")
+        _assert_same_windows(base, compiled)
 
 
 def _assert_same_windows(a, b):
@@ -393,6 +397,39 @@ def test_compiled_kernel_constants_match():
     for name in ("MU_KM3_S2", "RE_KM", "J2", "OMEGA_E", "D_FLOOR_KM", "EPS_V_BASE", "RISE",
                  "SET", "PEAK", "AMBIGUOUS"):
         assert getattr(contact_kernel, name) == getattr(contact_search, name), name
+
+
+@pytest.mark.skipif(not contact_search.kernel_available("numba"), reason="numba not installed")
+def test_kernel_loads_without_numbas_blas_probe_and_blas_still_works():
+    """Loading the kernel skips numba's BLAS probe (it imports scipy.linalg); numba's flag
+    is then set as the probe would have set it, and a function using BLAS still
+    compiles and runs (numba imports scipy itself then).  In a fresh process: numba is
+    imported once per process."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import sys
+        from simulator.orbits import contact_search
+        contact_search.warm_up("numba")
+        linalg_after_load = "scipy.linalg" in sys.modules
+        import numba, numpy as np
+        import numba.np.arraymath as arraymath
+        assert "scipy.linalg.cython_blas" not in sys.modules or sys.modules[
+            "scipy.linalg.cython_blas"] is not None
+        flag = arraymath._HAVE_BLAS
+
+        @numba.njit
+        def inner(a, b):
+            return np.dot(a, b)
+
+        print(linalg_after_load, flag, inner(np.arange(3.0), np.arange(3.0)))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True", "5.0"]
 
 
 def load_catalog_stations():

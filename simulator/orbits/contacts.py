@@ -195,14 +195,16 @@ def find_contacts(
     size = _chunk_size(n_cells + 1, len(orbits), workers)
     bounds = [(lo, min(lo + size, len(orbits))) for lo in range(0, len(orbits), size)]
     parts = []
-    # The compiled kernel is loaded where it runs: in this process, or in each worker
-    # (in parallel, and this process stays lean).
     if workers <= 1 or len(bounds) == 1:
         for lo, hi in bounds:
             parts.append(_chunk_windows(orbits, st, clock, step_s, duration_s, kernel, lo, hi))
             if progress:
                 progress(hi - lo)
     else:
+        # The compiled kernel is loaded here, once, before the workers are forked: they
+        # start with it (loading it in each worker took as long on each of two busy
+        # cores as once here, and twice the CPU and memory).
+        _search.warm_up(kernel)
         _JOB = (orbits, st, clock, step_s, duration_s, kernel)
         try:
             with ProcessPoolExecutor(max_workers=min(workers, len(bounds)),
