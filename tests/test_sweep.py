@@ -227,43 +227,46 @@ def test_run_point_returns_plain_data(tmp_path):
     assert not bad["ok"] and "reads back with hash" in bad["error"]
 
 
-def test_dask_cluster_and_local_processes_give_identical_tables(tmp_path):
-    """The same sweep on a Dask LocalCluster and on 2 local processes: identical rows."""
-    from distributed import LocalCluster
-
-    path = write_sweep(tmp_path, f"""
-        name: executors
+def policies_by_seeds(tmp_path: Path, name: str) -> Path:
+    """A 2 x 2 sweep of tiny points (two policies, two seeds)."""
+    return write_sweep(tmp_path, f"""
+        name: {name}
         {TINY_SET}
         axes:
           policy.allocation: [ground-only, satellite-only]
           seed: [1, 2]
     """)
-    sweep = load_sweep(path)
+
+
+def assert_same_points(a: Path, b: Path) -> None:
+    """Two sweep folders hold the same table (but wall times and run folders) and the
+    same per-sample logs."""
+    table = pd.read_parquet(a / "sweep.parquet")
+    pd.testing.assert_frame_equal(comparable(pd.read_parquet(b / "sweep.parquet")),
+                                  comparable(table))
+    for key in table["key"]:
+        pd.testing.assert_frame_equal(pd.read_parquet(a / "points" / key / "samples.parquet"),
+                                      pd.read_parquet(b / "points" / key / "samples.parquet"))
+
+
+def test_dask_cluster_and_local_processes_give_identical_tables(tmp_path):
+    """The same sweep on a Dask LocalCluster and on 2 local processes: identical rows."""
+    from distributed import LocalCluster
+
+    sweep = load_sweep(policies_by_seeds(tmp_path, "executors"))
     local = run_sweep(sweep, out_dir=tmp_path / "local", workers=2)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster:
         dask = run_sweep(sweep, out_dir=tmp_path / "dask", scheduler=cluster)
     assert local["status"].tolist() == ["ok"] * 4 and len(dask.attrs["computed"]) == 4
     assert local["wall_s"].notna().all() and dask["wall_s"].notna().all()
-    pd.testing.assert_frame_equal(
-        comparable(pd.read_parquet(tmp_path / "local" / "sweep.parquet")),
-        comparable(pd.read_parquet(tmp_path / "dask" / "sweep.parquet")))
-    for key in local["key"]:  # the same per-sample logs, too
-        pd.testing.assert_frame_equal(
-            pd.read_parquet(tmp_path / "local" / "points" / key / "samples.parquet"),
-            pd.read_parquet(tmp_path / "dask" / "points" / key / "samples.parquet"))
+    assert_same_points(tmp_path / "local", tmp_path / "dask")
 
 
 def test_forked_and_spawned_workers_give_identical_tables(tmp_path):
     """Local workers are forked where that is safe (a fresh single-threaded process on
     Linux) and spawned otherwise: both give the rows and logs of one worker."""
-    path = write_sweep(tmp_path, f"""
-        name: starts
-        {TINY_SET}
-        axes:
-          policy.allocation: [ground-only, satellite-only]
-          seed: [1, 2]
-    """)
+    path = policies_by_seeds(tmp_path, "starts")
     code = textwrap.dedent(f"""
         import sys
         from simulator.sweep import executors, run_sweep
@@ -282,12 +285,7 @@ def test_forked_and_spawned_workers_give_identical_tables(tmp_path):
     one = pd.read_parquet(tmp_path / "one" / "sweep.parquet")
     assert one["status"].tolist() == ["ok"] * 4
     for how in ("fork", "spawn"):
-        table = pd.read_parquet(tmp_path / how / "sweep.parquet")
-        pd.testing.assert_frame_equal(comparable(table), comparable(one))
-        for key in one["key"]:
-            pd.testing.assert_frame_equal(
-                pd.read_parquet(tmp_path / how / "points" / key / "samples.parquet"),
-                pd.read_parquet(tmp_path / "one" / "points" / key / "samples.parquet"))
+        assert_same_points(tmp_path / "one", tmp_path / how)
 
 
 def test_workers_are_spawned_where_forking_is_unsafe(monkeypatch):
