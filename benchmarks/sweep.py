@@ -13,8 +13,8 @@ writes to a fresh temporary folder (nothing is resumed); the two tables are chec
 to be identical (except wall time) and the wall times and the speed-up are printed.
 
 Each repetition runs the sweep with 1 worker (in this process), with 2 forked workers
-(what a Linux process with one thread gets) and with 2 spawned workers (what macOS,
-Windows, a notebook or a terminal progress bar gets: each worker imports the package
+(what a Linux process with one thread and the command line get) and with 2 spawned
+workers (what macOS, Windows or a notebook gets: each worker imports the package
 again), in an order that rotates between repetitions so that a machine getting slower
 or faster does not favour one of them; min and median over repetitions are printed.
 """

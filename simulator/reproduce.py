@@ -349,8 +349,9 @@ def table_markdown(table: pd.DataFrame) -> str:
 def reproduce(*, out_dir: Path | None = None, full: bool = False, workers: int = 1,
               scheduler: str | None = None, sweeps=SWEEPS,
               progress: Callable[[str, int, int], None] | None = None,
-              figures_dir: Path | None = None) -> dict:
-    """Run every paper sweep, make the figures and the table; return the paths written."""
+              figures_dir: Path | None = None, quiesce=None) -> dict:
+    """Run every paper sweep, make the figures and the table; return the paths written.
+    ``quiesce``: see :func:`~simulator.sweep.run_sweep`."""
     from .orbits import contact_stats
     from .orbits.stations import resolve_stations
     from .plots import fig4a_contact_fraction, plot_results
@@ -365,7 +366,7 @@ def reproduce(*, out_dir: Path | None = None, full: bool = False, workers: int =
         sweep = _load(root / PAPER_DIR / f"{name}.yaml", full)
         table = run_sweep(sweep, out_dir=out / name, workers=workers, scheduler=scheduler,
                           progress=(lambda done, total, key, n=name: progress(n, done, total))
-                          if progress else None)
+                          if progress else None, quiesce=quiesce)
         tables[name] = table
         figures += plot_results(out / name)
     stations = resolve_stations(["Shanghai"])

@@ -288,6 +288,50 @@ def test_forked_and_spawned_workers_give_identical_tables(tmp_path):
         assert_same_points(tmp_path / "one", tmp_path / how)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forking: Linux only")
+def test_sweep_command_at_a_terminal_forks_its_workers(tmp_path):
+    """At a terminal the command shows a rich progress bar, whose refresh thread is
+    stopped while the workers start (the bar is hidden meanwhile): they are forked,
+    and the sweep completes."""
+    import pty
+    import select
+
+    path = policies_by_seeds(tmp_path, "terminal")
+    out = tmp_path / "out"
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "simulator", "-v", "sweep", str(path),
+                             "--workers", "2", "--out", str(out)], cwd=ROOT,
+                            stdin=slave, stdout=slave, stderr=slave,
+                            env=dict(os.environ, COLUMNS="120", TERM="xterm"))
+    os.close(slave)
+    chunks, deadline = [], time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 1.0)
+            if not ready:
+                if proc.poll() is not None:
+                    break
+                continue
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # the terminal's other side is closed: the command ended
+                break
+            if not data:
+                break
+            chunks.append(data)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    text = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0, text
+    assert "2 local worker process(es), forked" in text, text
+    table = pd.read_parquet(out / "sweep.parquet")
+    assert table["status"].tolist() == ["ok"] * 4
+
+
 def test_workers_are_spawned_where_forking_is_unsafe(monkeypatch):
     import threading
 

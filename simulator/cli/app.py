@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from contextlib import contextmanager
+import threading
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import click
@@ -46,7 +47,9 @@ PLAIN_PROGRESS_AFTER_S = 3.0
 def _progress(total: int, label: str, enabled: bool = True):
     """Progress on stderr that the caller advances by counts: a rich bar on a terminal, a
     plain line at every tenth otherwise, once the work has taken a few seconds (a log file or
-    CI gets ``label: 3/10 (30 %)``)."""
+    CI gets ``label: 3/10 (30 %)``).  The callable it yields has ``paused()``, a context
+    manager during which the bar's refresh thread is stopped (the bar is hidden), so
+    that worker processes can be forked (see ``simulator.sweep.run_sweep``'s ``quiesce``)."""
     if not enabled:
         yield None
         return
@@ -67,6 +70,7 @@ def _progress(total: int, label: str, enabled: bool = True):
                 click.echo(f"{label}: {done[0]:,}/{total:,} ({min(100, 10 * tenth)} %)",
                            err=True)
 
+        advance.paused = nullcontext  # no thread to stop
         yield advance
         return
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
@@ -76,7 +80,23 @@ def _progress(total: int, label: str, enabled: bool = True):
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console,
                   transient=True) as bar:
         task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
+
+        def advance(n):
+            bar.advance(task, n)
+
+        @contextmanager
+        def paused():
+            thread = getattr(bar.live, "_refresh_thread", None)
+            bar.stop()   # the refresh thread is told to stop; sys.stdout/stderr restored
+            if thread is not None and thread is not threading.current_thread():
+                thread.join()
+            try:
+                yield
+            finally:
+                bar.start()
+
+        advance.paused = paused
+        yield advance
 
 
 def table_output(command):

@@ -128,7 +128,8 @@ def sweep(sweep_file, workers, scheduler, out_dir, overrides, no_resume, make_pl
             done_so_far[0] = done
 
         table, folder = sweep_command(loaded, workers=workers, scheduler=scheduler,
-                                      out_dir=out_dir, progress=progress, resume=not no_resume)
+                                      out_dir=out_dir, progress=progress, resume=not no_resume,
+                                      quiesce=getattr(advance, "paused", None))
     failed = table[table["status"] != "ok"]
     axes = [c for c in axis_columns(loaded.axes) if c in table.columns]
     seed = ["seed"] if "seed" in loaded.axes else []
@@ -204,7 +205,8 @@ def reproduce(full, workers, scheduler, out_dir, figures_dir):
 
         result = run_all(out_dir=Path(out_dir) if out_dir else None, full=full, workers=workers,
                          scheduler=scheduler, progress=progress,
-                         figures_dir=Path(figures_dir) if figures_dir else None)
+                         figures_dir=Path(figures_dir) if figures_dir else None,
+                         quiesce=getattr(advance, "paused", None))
     _say(table_markdown(result["table"]))
     _say(f"wrote {result['out'] / 'paper-vs-ours.md'} and {len(result['figures'])} figures")
 

@@ -6,6 +6,7 @@ Each hands every result to ``finish(point, result)`` as it arrives; interrupted
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -60,8 +61,9 @@ def start_method() -> str:
     spawned one starts a new interpreter and imports the package again, about a second
     of CPU per worker).  Forking is safe on Linux when this process runs a single
     thread (no lock can be held by a thread that the child would not have) and has not
-    imported torch (its thread pools do not survive a fork).  Anywhere else (macOS,
-    Windows, a notebook kernel, a terminal progress bar, torch loaded), workers are
+    imported torch (its thread pools do not survive a fork); the command line stops its
+    progress bar's refresh thread while the workers start (``run_sweep``'s ``quiesce``).
+    Anywhere else (macOS, Windows, a notebook kernel, torch loaded), workers are
     spawned.  Results are the same either way: a point reads only its own inputs.
     """
     import multiprocessing
@@ -110,7 +112,8 @@ def _collect_done(futures: dict, handled: set, finish) -> None:
         finish(point, result)
 
 
-def _run_processes(workers: int, pending: list[Point], task, finish, crashed) -> None:
+def _run_processes(workers: int, pending: list[Point], task, finish, crashed,
+                   quiesce=None) -> None:
     """Points in ``workers`` local processes, forked where that is safe (see
     :func:`start_method`), else spawned.  When a worker process dies (killed,
     out of memory), the pool is rebuilt and the points it took down are tried once
@@ -118,7 +121,11 @@ def _run_processes(workers: int, pending: list[Point], task, finish, crashed) ->
 
     When this process is interrupted (Ctrl-C, or SIGTERM through the command line)
     it keeps the results that already arrived, terminates the workers at once (they
-    ignore SIGINT themselves) and re-raises: no worker is left running."""
+    ignore SIGINT themselves) and re-raises: no worker is left running.
+
+    ``quiesce()`` (optional) is a context manager entered while the worker processes
+    start: one that stops the caller's other threads (a progress bar's refresh thread)
+    lets them be forked."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
@@ -126,19 +133,25 @@ def _run_processes(workers: int, pending: list[Point], task, finish, crashed) ->
     deaths: dict[int, int] = {}
     remaining = list(pending)
     while remaining:
-        # chosen for each pool: a pool rebuilt after a death may find threads running
-        context = multiprocessing.get_context(start_method())
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(remaining)), mp_context=context,
-                                   initializer=_ignore_interrupts)
         retry: list[Point] = []
         futures: dict = {}
         handled: set = set()
+        pool = None
         try:
-            for point in remaining:
-                try:
-                    futures[pool.submit(run_point, *task(point))] = point
-                except BrokenProcessPool:
-                    retry.append(point)  # never started: not its fault
+            with quiesce() if quiesce is not None else contextlib.nullcontext():
+                # chosen for each pool: a pool rebuilt after a death may find threads running
+                method = start_method()
+                size = min(workers, len(remaining))
+                pool = ProcessPoolExecutor(max_workers=size,
+                                           mp_context=multiprocessing.get_context(method),
+                                           initializer=_ignore_interrupts)
+                logger.info("%d local worker process(es), %s", size,
+                            "forked" if method == "fork" else "spawned")
+                for point in remaining:  # (forked workers all start at the first submit)
+                    try:
+                        futures[pool.submit(run_point, *task(point))] = point
+                    except BrokenProcessPool:
+                        retry.append(point)  # never started: not its fault
             for future in as_completed(futures):
                 point = futures[future]
                 handled.add(future)
@@ -157,7 +170,8 @@ def _run_processes(workers: int, pending: list[Point], task, finish, crashed) ->
             try:
                 _collect_done(futures, handled, finish)
             finally:
-                _stop_pool(pool)
+                if pool is not None:
+                    _stop_pool(pool)
             raise
         pool.shutdown(wait=True)
         if retry:

@@ -30,7 +30,7 @@ TABLE_EVERY_S = 1.0
 
 def run_sweep(sweep: Sweep | str | Path, *, out_dir: str | Path | None = None,
               workers: int = 1, scheduler: Any = None, progress: Progress | None = None,
-              resume: bool = True) -> pd.DataFrame:
+              resume: bool = True, quiesce: Callable[[], Any] | None = None) -> pd.DataFrame:
     """Run every point of ``sweep``; return the ``sweep.parquet`` table.
 
     ``out_dir`` defaults to ``results/sweeps/<name>``.  ``workers`` local
@@ -43,6 +43,10 @@ def run_sweep(sweep: Sweep | str | Path, *, out_dir: str | Path | None = None,
     the keys ``computed``, ``cached`` and ``failed`` of this call.  ``sweep.parquet``
     is written when the sweep starts, after a point at most every
     :data:`TABLE_EVERY_S` seconds, and when it ends or is interrupted.
+    ``quiesce()``: a context manager entered while local worker processes start, for a
+    caller that runs other threads (e.g. a progress bar's refresh thread): stopping
+    them meanwhile lets the workers be forked (see
+    :func:`~simulator.sweep.executors.start_method`).
     """
     if not isinstance(sweep, Sweep):
         sweep = load_sweep(sweep)
@@ -141,7 +145,8 @@ def run_sweep(sweep: Sweep | str | Path, *, out_dir: str | Path | None = None,
                 for point in pending:
                     finish(point, run_point(*task(point)))
             else:
-                _run_processes(min(workers, len(pending)), pending, task, finish, crashed)
+                _run_processes(min(workers, len(pending)), pending, task, finish, crashed,
+                               quiesce)
     except BaseException:
         # Interrupted (Ctrl-C, SIGTERM) or failed: the executor has stopped its workers
         # and handed over what it had; points whose run folder was completed meanwhile
@@ -185,12 +190,12 @@ def _finished_meanwhile(pending: list[Point], rows: dict, points_dir: Path,
 
 def sweep_command(path: str | Path | Sweep, *, workers: int = 1, scheduler: Any = None,
                   out_dir: str | Path | None = None, progress: Progress | None = None,
-                  resume: bool = True, overrides: Sequence[str] = ()
-                  ) -> tuple[pd.DataFrame, Path]:
+                  resume: bool = True, overrides: Sequence[str] = (),
+                  quiesce: Callable[[], Any] | None = None) -> tuple[pd.DataFrame, Path]:
     """For the command line: load (with ``overrides`` on every point), run; return the
     table and the sweep folder."""
     sweep = path if isinstance(path, Sweep) else load_sweep(path, overrides)
     out = Path(out_dir) if out_dir is not None else sweep.default_out_dir()
     frame = run_sweep(sweep, out_dir=out, workers=workers, scheduler=scheduler,
-                      progress=progress, resume=resume)
+                      progress=progress, resume=resume, quiesce=quiesce)
     return frame, out
