@@ -66,17 +66,7 @@ def flat_and_lengths(values) -> tuple[np.ndarray, np.ndarray] | None:
     as stored (``float32`` features stay ``float32``), object columns as ``float``."""
     lists = arrow_lists(values)
     if lists is not None:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        if not pa.types.is_integer(lists.type.value_type) and \
-                not pa.types.is_floating(lists.type.value_type):
-            return None
-        lengths = pc.list_value_length(lists).fill_null(0).to_numpy().astype(np.int64)
-        flat = pc.list_flatten(lists)
-        if flat.null_count:
-            return None
-        return flat.to_numpy(zero_copy_only=False), lengths
+        return lists_flat_and_lengths(lists)
     cells = values.to_numpy(dtype=object) if hasattr(values, "to_numpy") else values
     try:
         lengths = np.fromiter((0 if v is None else len(v) for v in cells), dtype=np.int64,
@@ -86,6 +76,21 @@ def flat_and_lengths(values) -> tuple[np.ndarray, np.ndarray] | None:
     except (TypeError, ValueError):
         return None
     return flat, lengths
+
+
+def lists_flat_and_lengths(lists) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`flat_and_lengths` of an Arrow list array (from :func:`arrow_lists`)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not pa.types.is_integer(lists.type.value_type) and \
+            not pa.types.is_floating(lists.type.value_type):
+        return None
+    lengths = pc.list_value_length(lists).fill_null(0).to_numpy().astype(np.int64)
+    flat = pc.list_flatten(lists)
+    if flat.null_count:
+        return None
+    return flat.to_numpy(zero_copy_only=False), lengths
 
 
 def matrix(values, dtype=float) -> np.ndarray:

@@ -81,7 +81,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.errors import InputError
-from simulator.inference.list_columns import arrow_lists, flat_and_lengths
+from simulator.inference.list_columns import arrow_lists, lists_flat_and_lengths
 from simulator.paths import project_root
 
 log = logging.getLogger(__name__)
@@ -284,7 +284,7 @@ def _column_ok(series: pd.Series, kind: str) -> bool:
         return False
     lists = arrow_lists(series)
     if lists is not None:  # a generated trace's lists: the numbers are already one array
-        found = flat_and_lengths(series)
+        found = lists_flat_and_lengths(lists)
         if found is None:
             return False
         flat, lengths = found
