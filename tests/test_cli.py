@@ -415,3 +415,26 @@ def test_python_m_simulator_version(tmp_path):
     proc = _spaceverse("--version", cwd=tmp_path)
     assert proc.returncode == 0
     assert __version__ in proc.stdout
+
+
+_FROZEN_AT_EXIT = """
+import atexit, gc, sys
+atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 0))  # runs last
+{call}
+"""
+
+
+@pytest.mark.parametrize("call, frozen", [
+    # the process itself: the collector's passes at shutdown are skipped
+    ("sys.argv = ['spaceverse', '--version']\nfrom simulator.cli import main\nmain()", True),
+    # a call from code (tests, notebooks): the caller's collector is left alone
+    ("from simulator.cli import main\nmain(['--version'])", False),
+    # a spawned sweep worker's initializer
+    ("from simulator.sweep.executors import _ignore_interrupts\n_ignore_interrupts()", True),
+])
+def test_processes_we_own_skip_the_final_collections(tmp_path, call, frozen):
+    proc = subprocess.run([sys.executable, "-c", _FROZEN_AT_EXIT.format(call=call)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert f"frozen at exit: {frozen}" in proc.stdout
+    assert ("--version" not in call) or __version__ in proc.stdout  # still printed, flushed

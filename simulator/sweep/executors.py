@@ -15,6 +15,7 @@ import uuid
 
 from .. import config as _cfg
 from ..errors import InputError
+from ..memory import skip_final_collections
 from .points import Point
 from .task import run_point
 
@@ -47,11 +48,13 @@ def _ignore_interrupts() -> None:
     """Initializer of local worker processes: Ctrl-C reaches the whole process group,
     but only the parent decides what happens (it stops the workers itself).  SIGTERM
     ends the worker at once, whatever handler a forked worker inherited (the command
-    line turns SIGTERM into an interrupt in its own process)."""
+    line turns SIGTERM into an interrupt in its own process).  A spawned worker skips the
+    collector's passes at exit (a forked one ends without the interpreter's shutdown)."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    skip_final_collections()  # a spawned worker exits through the interpreter's shutdown
 
 
 def start_method() -> str:
