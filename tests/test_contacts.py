@@ -184,6 +184,7 @@ def test_windows_open_at_the_ends_are_clipped_and_flagged():
 
 
 def test_same_result_for_every_chunking_and_worker_count(monkeypatch):
+    import simulator.orbits.contact_workers as contact_workers
     import simulator.orbits.contacts as contacts
 
     sats = load_catalog("planet@2026-06-14").elements
@@ -191,11 +192,11 @@ def test_same_result_for_every_chunking_and_worker_count(monkeypatch):
                 GroundStation("B", -30.0, 140.0, min_elevation_deg=20.0)]
     start = datetime(2026, 6, 14, 12, tzinfo=timezone.utc)
     base = find_contacts(sats, stations, start, 6 * 3600, workers=1)
-    monkeypatch.setattr(contacts, "_chunk_size", lambda n_t, n_s, w: 7)
+    monkeypatch.setattr(contact_workers, "chunk_size", lambda n_t, n_s, w: 7)
     small = find_contacts(sats, stations, start, 6 * 3600, workers=1)
     _assert_same_windows(base, small)
     # Force the process pool even for a small job.
-    monkeypatch.setattr(contacts, "_chunk_size", lambda n_t, n_s, w: 20)
+    monkeypatch.setattr(contact_workers, "chunk_size", lambda n_t, n_s, w: 20)
     parallel = contacts.find_contacts(sats, stations, start, 6 * 3600, workers=2,
                                       min_parallel_samples=0)
     _assert_same_windows(base, parallel)

@@ -46,10 +46,36 @@ def contacts(constellation, names, stations, stations_catalog, min_elevation, st
              step_s, out, plot, altitudes, inclination, planes, per_plane, lenient, workers,
              no_cache):
     """Contact windows between satellites and ground stations."""
+    from ..orbits.contact_workers import preload_pays, preloaded_search
+    from ..orbits.stations import resolve_stations
+
+    station_list = resolve_stations(list(stations) or ["Shanghai"], catalog_path=stations_catalog,
+                                    min_elevation_deg=min_elevation)
+    # Then a process that loads the compiled search kernel on another core while this
+    # one imports pandas and reads the catalogue (when the search will need it).
+    wanted = altitudes is None and preload_pays(_catalog_path(constellation), hours * 3600.0,
+                                                step_s, len(station_list), workers)
+    with preloaded_search(wanted) as preloaded:
+        _contacts(constellation, names, station_list, start, hours, step_s, out, plot,
+                  altitudes, inclination, planes, per_plane, lenient, workers, no_cache,
+                  preloaded)
+
+
+def _catalog_path(constellation) -> Path | None:
+    """The file behind ``--tle`` (a named catalog or a path), or None (a Walker shell)."""
+    from ..orbits.tle import list_catalogs
+
+    name = constellation or DEFAULT_CATALOG
+    if name.startswith("walker:"):
+        return None
+    return list_catalogs().get(name, Path(name))
+
+
+def _contacts(constellation, names, station_list, start, hours, step_s, out, plot, altitudes,
+              inclination, planes, per_plane, lenient, workers, no_cache, preloaded):
     from ..orbits import contact_stats
     from ..orbits.contacts import cached_contacts, write_table
     from ..orbits.frames import as_utc
-    from ..orbits.stations import resolve_stations
 
     _out_file(out, "--out", "contact windows", (".csv", ".parquet"))
     if plot:
@@ -68,8 +94,6 @@ def contacts(constellation, names, stations, stations_catalog, min_elevation, st
         if clash:
             raise click.UsageError(f"{', '.join(clash)}: not used with --altitudes "
                                    "(it builds synthetic Walker shells)")
-    station_list = resolve_stations(list(stations) or ["Shanghai"], catalog_path=stations_catalog,
-                                    min_elevation_deg=min_elevation)
     duration_s = hours * 3600.0
     if altitudes is not None:
         alts = _float_list(altitudes, "--altitudes")
@@ -107,7 +131,8 @@ def contacts(constellation, names, stations, stations_catalog, min_elevation, st
     n = len(const.orbits)
     with _progress(n, f"{n} satellites x {len(station_list)} stations") as advance:
         windows = cached_contacts(const.orbits, station_list, t0, duration_s, step_s=step_s,
-                                  workers=workers, refresh=no_cache, progress=advance)
+                                  workers=workers, refresh=no_cache, progress=advance,
+                                  preloaded=preloaded)
     summary = contact_stats.per_station(windows, duration_s, n)
     end = t0 + timedelta(seconds=duration_s)
     _print_table(f"{const.label}: {n} satellites, {t0:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC, "

@@ -35,10 +35,8 @@ import hashlib
 import json
 import logging
 import os
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -48,7 +46,9 @@ import pandas as pd
 from ..errors import InputError
 from ..text_columns import labels_column
 from . import contact_search as _search
-from .frames import EarthClock, as_utc
+from . import contact_workers as _workers
+from .frames import as_utc
+from .tle import ElementSet
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +73,9 @@ class SatelliteOrbit:
     name: str
     norad_id: int
     satrec: object
+    #: The TLE lines ``satrec`` was built from, when it was (they travel to processes
+    #: that were not forked from this one; sgp4 objects do not pickle).
+    tle: tuple[str, str] | None = field(default=None, compare=False, repr=False)
 
 
 def as_orbits(satellites) -> list[SatelliteOrbit]:
@@ -84,8 +87,14 @@ def as_orbits(satellites) -> list[SatelliteOrbit]:
         elif isinstance(s, tuple) and len(s) == 3:
             out.append(SatelliteOrbit(str(s[0]), int(s[1]), s[2]))
         else:  # an ElementSet-like object
-            out.append(SatelliteOrbit(s.name, int(s.norad_id), s.satrec()))
+            out.append(SatelliteOrbit(s.name, int(s.norad_id), s.satrec(),
+                                      _tle_lines(s)))
     return out
+
+
+def _tle_lines(element) -> tuple[str, str] | None:
+    """``(line1, line2)`` of an element set whose Satrec is built from them, else None."""
+    return (element.line1, element.line2) if isinstance(element, ElementSet) else None
 
 
 def orbit_fingerprint(orbits: Sequence[SatelliteOrbit]) -> str:
@@ -107,40 +116,6 @@ def station_fingerprint(stations) -> list:
 # ---------------------------------------------------------------------------
 # Public entry points
 
-_JOB: tuple | None = None  # shared with forked workers (Satrec objects do not pickle)
-
-
-def _chunk_windows(orbits, st, clock, step_s, duration_s, kernel, lo, hi) -> _search.ChunkWindows:
-    sats = orbits[lo:hi]
-    out = _search.search_chunk([o.satrec for o in sats], st, clock, step_s, duration_s, kernel)
-    for reason, text in (("sgp4", "could not be propagated over the whole interval (SGP4 error, "
-                                  "e.g. decayed)"),
-                         ("bounds", "left the radius/speed bounds of their elements (the search "
-                                    "cannot vouch for them)")):
-        names = [sats[i].name for i, why in out.excluded if why == reason]
-        if names:
-            # A satellite that cannot be propagated over the whole interval is left out
-            # entirely rather than given half windows.
-            logger.warning("%d satellite(s) %s and have no contacts: %s", len(names), text,
-                           ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""))
-    out.sat = out.sat + lo
-    return out
-
-
-def _run_chunk(bounds):
-    orbits, st, clock, step_s, duration_s, kernel = _JOB
-    return _chunk_windows(orbits, st, clock, step_s, duration_s, kernel, *bounds)
-
-
-def _chunk_size(n_times: int, n_sats: int, workers: int) -> int:
-    """Satellites per chunk (memory per chunk does not depend on the span: time is
-    processed in blocks of :data:`contact_search.BLOCK_CELLS` cells)."""
-    size = 256
-    if workers > 1:  # keep all workers busy
-        size = min(size, max(1, -(-n_sats // (4 * workers))))
-    return size
-
-
 def find_contacts(
     satellites,
     stations: Sequence,
@@ -150,8 +125,9 @@ def find_contacts(
     step_s: float = DEFAULT_STEP_S,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
-    min_parallel_samples: int = 500_000,
+    min_parallel_samples: int = _workers.MIN_PARALLEL_SAMPLES,
     kernel: str | None = None,
+    preloaded=None,
 ) -> pd.DataFrame:
     """All contact windows of ``satellites`` x ``stations`` in ``[start, start + duration_s]``.
 
@@ -164,10 +140,11 @@ def find_contacts(
     Jobs under ``min_parallel_samples`` satellite x grid-time samples run in-process.
     ``kernel`` picks the screening implementation ("numba" or "numpy"; by default
     numba for large jobs when installed, see :func:`contact_search.choose_kernel`) --
-    both give identical windows.
+    both give identical windows.  ``preloaded`` (a
+    :class:`~simulator.orbits.contact_workers.PreloadedSearch`) runs a parallel search
+    of satellites read from TLE lines in a process that loaded the kernel earlier.
     Returns a table with :data:`WINDOW_COLUMNS`, sorted by rise time.
     """
-    global _JOB
     orbits = as_orbits(satellites)
     stations = list(stations)
     if not orbits:
@@ -185,37 +162,47 @@ def find_contacts(
     kernel = kernel or _search.choose_kernel(len(orbits) * n_cells * len(stations))
     if not _search.kernel_available(kernel):
         raise InputError(f"contact search kernel {kernel!r} is not available")
-    clock = EarthClock(start)
-    clock.prepare(-step_s, (n_cells + 2) * step_s)
     st = _search.StationArrays.of(stations)
     if workers is None:
         workers = os.cpu_count() or 1
     if len(orbits) * (n_cells + 1) < min_parallel_samples:
         workers = 1
-    size = _chunk_size(n_cells + 1, len(orbits), workers)
-    bounds = [(lo, min(lo + size, len(orbits))) for lo in range(0, len(orbits), size)]
+    bounds = _workers.chunk_bounds(len(orbits), n_cells + 1, workers)
     parts = []
-    if workers <= 1 or len(bounds) == 1:
-        for lo, hi in bounds:
-            parts.append(_chunk_windows(orbits, st, clock, step_s, duration_s, kernel, lo, hi))
-            if progress:
-                progress(hi - lo)
-    else:
-        # The compiled kernel is loaded here, once, before the workers are forked: they
-        # start with it (loading it in each worker took as long on each of two busy
-        # cores as once here, and twice the CPU and memory).
-        _search.warm_up(kernel)
-        _JOB = (orbits, st, clock, step_s, duration_s, kernel)
-        try:
-            with ProcessPoolExecutor(max_workers=min(workers, len(bounds)),
-                                     mp_context=get_context("fork")) as pool:
-                for (lo, hi), part in zip(bounds, pool.map(_run_chunk, bounds)):
-                    parts.append(part)
-                    if progress:
-                        progress(hi - lo)
-        finally:
-            _JOB = None
+
+    def take(part):
+        parts.append(part)
+        if progress:
+            lo, hi = bounds[len(parts) - 1]
+            progress(hi - lo)
+
+    if (preloaded is not None and workers > 1 and len(bounds) > 1 and kernel == "numba"
+            and all(o.tle is not None for o in orbits)):
+        for part in preloaded.search([o.tle for o in orbits], st, start, step_s, duration_s,
+                                     kernel, bounds, workers):
+            take(part)
+    if len(parts) < len(bounds):
+        clock = _workers.search_clock(start, step_s, duration_s)
+        for part in _workers.run_chunks([o.satrec for o in orbits], st, clock, step_s,
+                                        duration_s, kernel, bounds[len(parts):], workers):
+            take(part)
+    _log_excluded(orbits, parts)
     return _build_table(orbits, st, start, parts)
+
+
+def _log_excluded(orbits, parts) -> None:
+    """One warning per reason for the satellites the search left out (in every chunk)."""
+    excluded = sorted(x for p in parts for x in p.excluded)
+    for reason, text in (("sgp4", "could not be propagated over the whole interval (SGP4 error, "
+                                  "e.g. decayed)"),
+                         ("bounds", "left the radius/speed bounds of their elements (the search "
+                                    "cannot vouch for them)")):
+        names = [orbits[i].name for i, why in excluded if why == reason]
+        if names:
+            # A satellite that cannot be propagated over the whole interval is left out
+            # entirely rather than given half windows.
+            logger.warning("%d satellite(s) %s and have no contacts: %s", len(names), text,
+                           ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""))
 
 
 def _build_table(orbits, st, start, parts) -> pd.DataFrame:
@@ -416,30 +403,16 @@ def _write_cache_entry(table: pd.DataFrame, warnings: list[str], path: Path) -> 
 
 
 class _WarningRecorder(logging.Handler):
-    """Records the warnings ``logger`` emits while it is attached -- in this process and in
-    the worker processes :func:`find_contacts` forks (they write to a shared temporary
-    file, opened for appending) -- so a cache entry can replay them."""
+    """Records the warnings ``logger`` emits while it is attached (the search's workers
+    log nothing: :func:`find_contacts` logs what they report), so a cache entry can
+    replay them."""
 
     def __init__(self, target: logging.Logger):
         super().__init__(logging.WARNING)
         self._target = target
-        self._file = None
+        self._messages: list[str] = []
 
     def __enter__(self) -> "_WarningRecorder":
-        import tempfile
-
-        try:
-            self._file = tempfile.TemporaryFile()
-            try:
-                import fcntl
-
-                fd = self._file.fileno()
-                fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
-            except (ImportError, OSError):
-                pass
-        except OSError:  # no temporary folder: only this process's warnings are kept
-            self._file = None
-        self._lines: list[str] = []
         self._target.addHandler(self)
         return self
 
@@ -448,26 +421,13 @@ class _WarningRecorder(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            line = json.dumps(record.getMessage())
-            if self._file is None:
-                self._lines.append(line)
-            else:
-                os.write(self._file.fileno(), (line + "\n").encode())
+            self._messages.append(record.getMessage())
         except Exception:  # noqa: BLE001 - never let recording break the computation
             self.handleError(record)
 
     def messages(self) -> list[str]:
-        """The recorded warning messages, in the order they were written."""
-        lines = list(self._lines)
-        if self._file is not None:
-            try:
-                self._file.seek(0)
-                lines += self._file.read().decode().splitlines()
-            except OSError:
-                pass
-            finally:
-                self._file.close()
-        return [json.loads(line) for line in lines if line]
+        """The recorded warning messages, in the order they were logged."""
+        return list(self._messages)
 
 
 def write_table(table: pd.DataFrame, path: Path) -> Path:

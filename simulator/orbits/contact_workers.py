@@ -1,0 +1,247 @@
+"""Where the contact search's chunks run: in this process, in forked workers, or in a
+process started early that loads the compiled kernel while the caller reads its inputs.
+
+:func:`run_chunks` is the plain way: the satellites are cut into chunks
+(:func:`chunk_bounds`) and :func:`contact_search.search_chunk` runs on each, here or in
+worker processes forked from here (the compiled kernel is loaded first, so they start
+with it).  Either way the chunks come back in order and give the same windows.
+
+:class:`PreloadedSearch` serves the ``spaceverse contacts`` command.  Importing numba
+and loading the compiled kernel take 0.3-0.45 s, and the command's own start (pandas,
+the catalogue read, the cache lookup) as long again, one after the other on one core.
+The command therefore forks this process first thing: it loads the kernel on the
+other core while the command reads its inputs, then, if the contact plan is not in the
+cache, receives the satellites as TLE lines (sgp4 objects do not pickle; the same lines
+give the same ``Satrec``), forks the workers -- which start with the kernel -- and
+sends the chunks' windows back in order.  If it is not needed (a cached plan, a small
+job), it is stopped.  Nothing depends on it: if it fails or stops, the caller computes
+the chunks it did not receive itself (:func:`contacts.find_contacts`).  Linux only,
+where forking a single-threaded process is safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import signal
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime
+from multiprocessing import get_context
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from . import contact_search as _search
+from .frames import EarthClock
+
+logger = logging.getLogger(__name__)
+
+_JOB: tuple | None = None  # shared with forked workers (Satrec objects do not pickle)
+
+#: Searches of fewer satellite x grid-time samples run in the caller's process.
+MIN_PARALLEL_SAMPLES = 500_000
+
+
+def search_clock(start: datetime, step_s: float, duration_s: float) -> EarthClock:
+    """The Earth-rotation clock of a search over ``[0, duration_s]`` on ``step_s`` cells."""
+    n_cells = max(1, int(np.ceil(duration_s / step_s - 1e-9)))
+    clock = EarthClock(start)
+    clock.prepare(-step_s, (n_cells + 2) * step_s)
+    return clock
+
+
+def chunk_bounds(n_sats: int, n_times: int, workers: int) -> list[tuple[int, int]]:
+    """``(lo, hi)`` satellite ranges of the chunks (memory per chunk does not depend on
+    the span: time is processed in blocks of :data:`contact_search.BLOCK_CELLS`)."""
+    size = chunk_size(n_times, n_sats, workers)
+    return [(lo, min(lo + size, n_sats)) for lo in range(0, n_sats, size)]
+
+
+def chunk_size(n_times: int, n_sats: int, workers: int) -> int:
+    """Satellites per chunk: 256, fewer when that would leave a worker idle."""
+    size = 256
+    if workers > 1:  # keep all workers busy
+        size = min(size, max(1, -(-n_sats // (4 * workers))))
+    return size
+
+
+def chunk_windows(satrecs, st, clock, step_s, duration_s, kernel, lo, hi) -> _search.ChunkWindows:
+    """The windows of satellites ``lo:hi``, their indices (``sat``, ``excluded``) global."""
+    out = _search.search_chunk(satrecs[lo:hi], st, clock, step_s, duration_s, kernel)
+    out.sat = out.sat + lo
+    out.excluded = [(i + lo, why) for i, why in out.excluded]
+    return out
+
+
+def _run_chunk(bounds) -> _search.ChunkWindows:
+    satrecs, st, clock, step_s, duration_s, kernel = _JOB
+    return chunk_windows(satrecs, st, clock, step_s, duration_s, kernel, *bounds)
+
+
+def run_chunks(satrecs: Sequence, st, clock: EarthClock, step_s: float, duration_s: float,
+               kernel: str, bounds: Sequence[tuple[int, int]],
+               workers: int) -> Iterator[_search.ChunkWindows]:
+    """The chunks ``bounds`` in order, in this process (one worker or one chunk) or in
+    ``workers`` processes forked from it."""
+    global _JOB
+    if workers <= 1 or len(bounds) <= 1:
+        for lo, hi in bounds:
+            yield chunk_windows(satrecs, st, clock, step_s, duration_s, kernel, lo, hi)
+        return
+    # The compiled kernel is loaded here, once, before the workers are forked: they
+    # start with it (loading it in each worker took as long on each of two busy cores
+    # as once here, and twice the CPU and memory).
+    _search.warm_up(kernel)
+    _JOB = (list(satrecs), st, clock, step_s, duration_s, kernel)
+    try:
+        with ProcessPoolExecutor(max_workers=min(workers, len(bounds)),
+                                 mp_context=get_context("fork")) as pool:
+            yield from pool.map(_run_chunk, bounds)
+    finally:
+        _JOB = None
+
+
+# ---------------------------------------------------------------------------
+# A search process started early, with the kernel loaded
+
+
+def preload_pays(tle_file, duration_s: float, step_s: float, n_stations: int,
+                 workers: int | None) -> bool:
+    """Whether a search of the satellites in ``tle_file`` (at most one per 140 bytes)
+    would run on workers with the compiled kernel, as :func:`contacts.find_contacts`
+    decides: more than one worker, at least :data:`MIN_PARALLEL_SAMPLES` satellite x
+    grid-time samples and :data:`contact_search.AUTO_NUMBA_WORK` cells to screen."""
+    if tle_file is None or (workers or os.cpu_count() or 1) <= 1:
+        return False
+    try:
+        n_sats = os.stat(tle_file).st_size // 140
+    except (OSError, ValueError):
+        return False
+    n_cells = max(1, math.ceil(duration_s / step_s - 1e-9))
+    return (n_sats * (n_cells + 1) >= MIN_PARALLEL_SAMPLES
+            and n_sats * n_cells * n_stations >= _search.AUTO_NUMBA_WORK)
+
+
+def preload_possible() -> bool:
+    """Whether a :class:`PreloadedSearch` can start here: Linux, this process running a
+    single thread (forking is safe), numba installed."""
+    import threading
+
+    return (sys.platform.startswith("linux") and threading.active_count() == 1
+            and _search.numba_installed())
+
+
+class PreloadedSearch:
+    """A forked process that loads the compiled kernel now and runs one search later.
+
+    Use :func:`preloaded_search`; :meth:`search` yields the chunks' windows in order
+    and stops early (the caller computes the rest) if the process fails or stops.
+    The process and the workers it forks form their own process group, stopped
+    together (SIGKILL) by :meth:`close`: they hold no file and write nothing.
+    """
+
+    def __init__(self):
+        parent, child = get_context("fork").Pipe(duplex=True)
+        self._conn = parent
+        self._process = get_context("fork").Process(target=_serve, args=(child,),
+                                                    name="spaceverse-contact-search")
+        self._process.start()
+        child.close()
+        try:  # the child does the same first thing: whichever runs first, no race
+            os.setpgid(self._process.pid, self._process.pid)
+        except OSError:
+            pass
+
+    def search(self, lines: Sequence[tuple[str, str]], st, start: datetime, step_s: float,
+               duration_s: float, kernel: str, bounds: Sequence[tuple[int, int]],
+               workers: int) -> Iterator[_search.ChunkWindows]:
+        """The chunks ``bounds`` of the satellites given by their TLE ``lines``, in order
+        (the same as :func:`run_chunks` on their ``Satrec`` objects)."""
+        logger.info("contact search: %d satellites in %d chunks, %d workers forked from the "
+                    "process that loaded the kernel while the inputs were read", len(lines),
+                    len(bounds), workers)
+        try:
+            self._conn.send((list(lines), st, start, step_s, duration_s, kernel, list(bounds),
+                             workers))
+            for _ in bounds:
+                kind, payload = self._conn.recv()
+                if kind != "part":
+                    logger.info("the preloaded contact search failed (%s); searching here",
+                                payload)
+                    return
+                yield payload
+        except (EOFError, OSError) as exc:
+            logger.info("the preloaded contact search stopped (%s); searching here",
+                        type(exc).__name__)
+
+    def close(self) -> None:
+        """Stop the process and its workers (at once; used or not)."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        for stop in (lambda: os.killpg(process.pid, signal.SIGKILL), process.kill):
+            try:
+                stop()
+                break
+            except OSError:  # not yet its own group (it has just started), or gone
+                continue
+        process.join(5.0)
+        self._conn.close()
+
+
+@contextmanager
+def preloaded_search(wanted: bool) -> Iterator[PreloadedSearch | None]:
+    """A :class:`PreloadedSearch` when ``wanted`` and :func:`preload_possible`, else None;
+    stopped on leaving."""
+    helper = None
+    if wanted and preload_possible():
+        try:
+            helper = PreloadedSearch()
+        except OSError as exc:  # cannot fork (memory, process limit): search here
+            logger.info("no preloaded contact search (%s)", exc)
+    try:
+        yield helper
+    finally:
+        if helper is not None:
+            helper.close()
+
+
+def _serve(conn) -> None:
+    """The preloaded process: load the kernel, wait for one job, send its chunks."""
+    try:
+        os.setpgid(0, 0)
+    except OSError:
+        pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the caller decides, and stops us
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        _search.warm_up("numba")
+        job = conn.recv()
+    except (EOFError, OSError):
+        return
+    except Exception as exc:  # noqa: BLE001 - reported; the caller searches itself
+        _send_or_stop(conn, ("failed", f"{type(exc).__name__}: {exc}"))
+        return
+    from sgp4.api import Satrec
+
+    lines, st, start, step_s, duration_s, kernel, bounds, workers = job
+    try:
+        satrecs = [Satrec.twoline2rv(line1, line2) for line1, line2 in lines]
+        clock = search_clock(start, step_s, duration_s)
+        for part in run_chunks(satrecs, st, clock, step_s, duration_s, kernel, bounds, workers):
+            _send_or_stop(conn, ("part", part))
+    except Exception as exc:  # noqa: BLE001 - the caller computes what is missing
+        _send_or_stop(conn, ("failed", f"{type(exc).__name__}: {exc}"))
+
+
+def _send_or_stop(conn, message) -> None:
+    """Send ``message``; if the caller is gone, stop this process and its workers now."""
+    try:
+        conn.send(message)
+    except OSError:
+        if os.getpgrp() == os.getpid():  # our own group: this process and its workers
+            os.killpg(0, signal.SIGKILL)
+        os._exit(1)

@@ -1,0 +1,152 @@
+"""Where the contact search runs: the preloaded search process of ``spaceverse contacts``.
+
+It must give the windows a search in the caller gives, bit for bit; leave no process
+behind (used, unused, or the command interrupted); and never be needed: if it stops,
+the caller computes what it did not receive.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from simulator.orbits import contact_search, contact_workers
+from simulator.orbits.contact_workers import PreloadedSearch, preload_pays, preloaded_search
+from simulator.orbits.contacts import find_contacts
+from simulator.orbits.stations import GroundStation
+from simulator.orbits.tle import list_catalogs, load_catalog
+
+pytestmark = pytest.mark.skipif(not contact_workers.preload_possible(),
+                                reason="needs Linux, numba and a single-threaded process")
+
+START = datetime(2026, 6, 14, 12, tzinfo=timezone.utc)
+STATIONS = [GroundStation("A", 60.0, 20.0, min_elevation_deg=5.0),
+            GroundStation("B", -30.0, 140.0, min_elevation_deg=20.0),
+            GroundStation("C", 5.0, -60.0, min_elevation_deg=10.0)]
+
+
+def _search(helper=None, **kw):
+    sats = load_catalog("planet@2026-06-14").elements
+    return find_contacts(sats, STATIONS, START, 6 * 3600, workers=2, min_parallel_samples=0,
+                         kernel="numba", preloaded=helper, **kw)
+
+
+def _group_gone(pgid: int, within_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_preloaded_search_gives_the_windows_of_a_search_here(monkeypatch):
+    monkeypatch.setattr(contact_workers, "chunk_size", lambda n_t, n_s, w: 20)
+    here = _search()
+    with preloaded_search(True) as helper:
+        assert isinstance(helper, PreloadedSearch)
+        pid = helper._process.pid
+        there = _search(helper)
+    pd.testing.assert_frame_equal(here, there, check_exact=True)
+    assert _group_gone(pid)  # the process and the workers it forked
+
+
+def test_an_unused_preloaded_search_is_stopped():
+    with preloaded_search(True) as helper:
+        pid = helper._process.pid
+    assert _group_gone(pid)
+    with preloaded_search(False) as helper:
+        assert helper is None
+
+
+def test_if_the_preloaded_search_stops_the_caller_computes_the_rest(monkeypatch, caplog):
+    monkeypatch.setattr(contact_workers, "chunk_size", lambda n_t, n_s, w: 20)
+    here = _search()
+    seen = []
+    with preloaded_search(True) as helper:
+        pid = helper._process.pid
+
+        def progress(n):  # after the first chunk arrives, kill the process and its workers
+            seen.append(n)
+            if len(seen) == 1:
+                os.killpg(pid, signal.SIGKILL)
+
+        with caplog.at_level("INFO", logger="simulator.orbits.contact_workers"):
+            there = _search(helper, progress=progress)
+    pd.testing.assert_frame_equal(here, there, check_exact=True)
+    assert sum(seen) == len(load_catalog("planet@2026-06-14").elements)
+    assert any("stopped" in r.getMessage() for r in caplog.records)
+
+
+def test_preloading_is_asked_for_only_when_the_search_will_use_it(tmp_path):
+    starlink = list_catalogs()["starlink@2026-06-14"]  # 10,544 satellites
+    eo = list_catalogs()["eo@2026-06-14"]  # a few dozen
+    assert preload_pays(starlink, 24 * 3600.0, 360.0, 10, 2)
+    assert not preload_pays(starlink, 24 * 3600.0, 360.0, 10, 1)  # one worker
+    assert not preload_pays(eo, 24 * 3600.0, 360.0, 10, 2)  # runs in the caller
+    assert not preload_pays(None, 24 * 3600.0, 360.0, 10, 2)  # a Walker shell
+    assert not preload_pays(tmp_path / "missing.tle", 24 * 3600.0, 360.0, 10, 2)
+    # the same thresholds as the search: enough samples for workers, enough for numba
+    n_sats = starlink.stat().st_size // 140
+    cells = contact_workers.MIN_PARALLEL_SAMPLES // n_sats + 1
+    assert preload_pays(starlink, cells * 360.0, 360.0, 10, 2)
+    assert not preload_pays(starlink, (cells - 2) * 360.0, 360.0, 10, 2)
+    assert contact_search.AUTO_NUMBA_WORK > n_sats * cells  # one station is not enough
+    assert not preload_pays(starlink, cells * 360.0, 360.0, 1, 2)
+
+
+_BIG = ["contacts", "--tle", "starlink@2026-06-14", "--start", "2026-06-14T12:00:00Z",
+        "--hours", "6", "--station", "network:ksat", "--workers", "2"]
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+def test_the_contacts_command_searches_in_the_preloaded_process(tmp_path, spaceverse_cache):
+    proc = subprocess.run([sys.executable, "-m", "simulator", "-v", *_BIG, "--out", "w.parquet"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "forked from the process that loaded the kernel" in proc.stderr
+    table = pd.read_parquet(tmp_path / "w.parquet")
+    assert len(table) > 10_000 and table["rise_s"].is_monotonic_increasing
+
+
+def test_an_interrupted_contacts_command_leaves_no_process(tmp_path, spaceverse_cache):
+    """Ctrl-C (SIGINT to the command) while the preloaded process searches: exit 130,
+    one line, and the process and its workers gone."""
+    proc = subprocess.Popen([sys.executable, "-m", "simulator", *_BIG], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    helper = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and helper is None:  # its workers are forked
+        for child in _children(proc.pid):
+            if _children(child):
+                helper = child
+        time.sleep(0.02)
+    assert helper is not None, "the preloaded process never forked its workers"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err
+    assert _group_gone(helper)
