@@ -180,13 +180,13 @@ def load_shanghai_mask() -> float:
 def test_second_run_reads_the_cache_and_no_cache_recomputes(capsys, tmp_path, monkeypatch,
                                                             spaceverse_cache):
     calls = []
-    real = contacts_module.find_contacts
+    real = contacts_module._search_and_build  # the search behind cached_contacts
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(contacts_module, "find_contacts", counting)
+    monkeypatch.setattr(contacts_module, "_search_and_build", counting)
     args = ["contacts", "--tle", "eo", "--station", "network:ksat", "--hours", "2", *FAST]
 
     first = tmp_path / "first.parquet"

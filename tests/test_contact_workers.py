@@ -129,6 +129,12 @@ def test_the_contacts_command_searches_in_the_preloaded_process(tmp_path, spacev
     assert "forked from the process that loaded the kernel" in proc.stderr
     table = pd.read_parquet(tmp_path / "w.parquet")
     assert len(table) > 10_000 and table["rise_s"].is_monotonic_increasing
+    # again: the plan is cached; the search handed over before the lookup is stopped
+    again = subprocess.run([sys.executable, "-m", "simulator", "-v", *_BIG, "--out", "w2.parquet"],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "contact windows from cache" in again.stderr and "searching here" not in again.stderr
+    pd.testing.assert_frame_equal(table, pd.read_parquet(tmp_path / "w2.parquet"))
 
 
 def test_an_interrupted_contacts_command_leaves_no_process(tmp_path, spaceverse_cache):

@@ -146,6 +146,8 @@ class PreloadedSearch:
     def __init__(self):
         parent, child = get_context("fork").Pipe(duplex=True)
         self._conn = parent
+        self._sent: tuple | None = None  # the job handed over (one per process)
+        self._failed: str | None = None
         self._process = get_context("fork").Process(target=_serve, args=(child,),
                                                     name="spaceverse-contact-search")
         self._process.start()
@@ -155,18 +157,34 @@ class PreloadedSearch:
         except OSError:
             pass
 
-    def search(self, lines: Sequence[tuple[str, str]], st, start: datetime, step_s: float,
-               duration_s: float, kernel: str, bounds: Sequence[tuple[int, int]],
-               workers: int) -> Iterator[_search.ChunkWindows]:
-        """The chunks ``bounds`` of the satellites given by their TLE ``lines``, in order
-        (the same as :func:`run_chunks` on their ``Satrec`` objects)."""
+    def submit(self, job: tuple) -> None:
+        """Start the search ``job`` (see :meth:`search`) now; :meth:`search` with the same
+        job object then only receives its chunks."""
+        if self._sent is not None:
+            return
+        lines, _, _, _, _, _, bounds, workers = job
         logger.info("contact search: %d satellites in %d chunks, %d workers forked from the "
                     "process that loaded the kernel while the inputs were read", len(lines),
                     len(bounds), workers)
+        self._sent = job
         try:
-            self._conn.send((list(lines), st, start, step_s, duration_s, kernel, list(bounds),
-                             workers))
-            for _ in bounds:
+            self._conn.send(job)
+        except OSError as exc:
+            self._failed = f"{type(exc).__name__}"
+
+    def search(self, job: tuple) -> Iterator[_search.ChunkWindows]:
+        """The chunks of ``job`` -- ``(lines, st, start, step_s, duration_s, kernel,
+        bounds, workers)``, the satellites given by their TLE ``lines`` -- in order: the
+        same as :func:`run_chunks` on their ``Satrec`` objects.  Stops early (the caller
+        computes the rest) if the process fails or stops, or was given another job."""
+        self.submit(job)
+        if self._sent is not job:
+            logger.info("the preloaded contact search has another job; searching here")
+            return
+        try:
+            if self._failed is not None:
+                raise OSError(self._failed)
+            for _ in job[6]:
                 kind, payload = self._conn.recv()
                 if kind != "part":
                     logger.info("the preloaded contact search failed (%s); searching here",

@@ -146,6 +146,39 @@ def find_contacts(
     Returns a table with :data:`WINDOW_COLUMNS`, sorted by rise time.
     """
     orbits = as_orbits(satellites)
+    plan = _plan(orbits, stations, start, duration_s, step_s, workers, min_parallel_samples,
+                 kernel)
+    return _search_and_build(orbits, plan, progress, preloaded)
+
+
+@dataclass
+class _Plan:
+    """How a search runs: checked inputs, station arrays, chunks, workers, kernel."""
+
+    start: datetime
+    duration_s: float
+    step_s: float
+    kernel: str
+    st: _search.StationArrays
+    workers: int
+    bounds: list
+
+    job: tuple | None = field(default=None, init=False)
+
+    def preloaded_job(self, orbits) -> tuple | None:
+        """What a :class:`~.contact_workers.PreloadedSearch` needs (the same object on
+        every call), or None when the search runs here (one worker or one chunk, the
+        numpy kernel, satellites not from TLEs)."""
+        if self.job is None and not (self.workers <= 1 or len(self.bounds) <= 1
+                                     or self.kernel != "numba"
+                                     or any(o.tle is None for o in orbits)):
+            self.job = ([o.tle for o in orbits], self.st, self.start, self.step_s,
+                        self.duration_s, self.kernel, self.bounds, self.workers)
+        return self.job
+
+
+def _plan(orbits, stations, start, duration_s, step_s, workers, min_parallel_samples,
+          kernel) -> _Plan:
     stations = list(stations)
     if not orbits:
         raise InputError("contact search: no satellites given")
@@ -162,12 +195,16 @@ def find_contacts(
     kernel = kernel or _search.choose_kernel(len(orbits) * n_cells * len(stations))
     if not _search.kernel_available(kernel):
         raise InputError(f"contact search kernel {kernel!r} is not available")
-    st = _search.StationArrays.of(stations)
     if workers is None:
         workers = os.cpu_count() or 1
     if len(orbits) * (n_cells + 1) < min_parallel_samples:
         workers = 1
-    bounds = _workers.chunk_bounds(len(orbits), n_cells + 1, workers)
+    return _Plan(start, duration_s, step_s, kernel, _search.StationArrays.of(stations), workers,
+                 _workers.chunk_bounds(len(orbits), n_cells + 1, workers))
+
+
+def _search_and_build(orbits, plan: _Plan, progress, preloaded) -> pd.DataFrame:
+    bounds = plan.bounds
     parts = []
 
     def take(part):
@@ -176,18 +213,18 @@ def find_contacts(
             lo, hi = bounds[len(parts) - 1]
             progress(hi - lo)
 
-    if (preloaded is not None and workers > 1 and len(bounds) > 1 and kernel == "numba"
-            and all(o.tle is not None for o in orbits)):
-        for part in preloaded.search([o.tle for o in orbits], st, start, step_s, duration_s,
-                                     kernel, bounds, workers):
+    job = plan.preloaded_job(orbits) if preloaded is not None else None
+    if job is not None:
+        for part in preloaded.search(job):
             take(part)
     if len(parts) < len(bounds):
-        clock = _workers.search_clock(start, step_s, duration_s)
-        for part in _workers.run_chunks([o.satrec for o in orbits], st, clock, step_s,
-                                        duration_s, kernel, bounds[len(parts):], workers):
+        clock = _workers.search_clock(plan.start, plan.step_s, plan.duration_s)
+        for part in _workers.run_chunks([o.satrec for o in orbits], plan.st, clock, plan.step_s,
+                                        plan.duration_s, plan.kernel, bounds[len(parts):],
+                                        plan.workers):
             take(part)
     _log_excluded(orbits, parts)
-    return _build_table(orbits, st, start, parts)
+    return _build_table(orbits, plan.st, plan.start, parts)
 
 
 def _log_excluded(orbits, parts) -> None:
@@ -295,6 +332,16 @@ def cached_contacts(satellites, stations, start, duration_s, *, step_s: float = 
     stored with the entry and logged again whenever it is read back.
     """
     orbits = as_orbits(satellites)
+    progress = kwargs.pop("progress", None)
+    preloaded = kwargs.pop("preloaded", None)
+    plan = _plan(orbits, stations, start, duration_s, step_s, kwargs.pop("workers", None),
+                 kwargs.pop("min_parallel_samples", _workers.MIN_PARALLEL_SAMPLES),
+                 kwargs.pop("kernel", None))
+    if kwargs:
+        raise TypeError(f"cached_contacts: unexpected arguments {sorted(kwargs)}")
+    job = plan.preloaded_job(orbits) if preloaded is not None else None
+    if job is not None:  # it starts now, while the cache is looked up (stopped on a hit)
+        preloaded.submit(job)
     folder = _contact_cache_folder(cache_dir)
     path = None
     if folder is not None:
@@ -308,7 +355,7 @@ def cached_contacts(satellites, stations, start, duration_s, *, step_s: float = 
             logger.info("contact windows from cache %s", path)
             return table
     with _WarningRecorder(logger) as recorder:
-        table = find_contacts(orbits, stations, start, duration_s, step_s=step_s, **kwargs)
+        table = _search_and_build(orbits, plan, progress, preloaded)
     if path is not None:
         _write_cache_entry(table, recorder.messages(), path)
     return table
