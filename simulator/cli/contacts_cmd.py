@@ -47,18 +47,17 @@ def contacts(constellation, names, stations, stations_catalog, min_elevation, st
              no_cache):
     """Contact windows between satellites and ground stations."""
     from ..orbits.contact_workers import preload_pays, preloaded_search
-    from ..orbits.stations import resolve_stations
 
-    station_list = resolve_stations(list(stations) or ["Shanghai"], catalog_path=stations_catalog,
-                                    min_elevation_deg=min_elevation)
-    # Then a process that loads the compiled search kernel on another core while this
-    # one imports pandas and reads the catalogue (when the search will need it).
+    # First thing, a process that loads the compiled search kernel on another core while
+    # this one reads the stations and the catalogue (when the search will need it; a
+    # network counts as ten stations here).
+    n_stations = sum(10 if s.startswith("network:") else 1 for s in stations) or 1
     wanted = altitudes is None and preload_pays(_catalog_path(constellation), hours * 3600.0,
-                                                step_s, len(station_list), workers)
+                                                step_s, n_stations, workers)
     with preloaded_search(wanted) as preloaded:
-        _contacts(constellation, names, station_list, start, hours, step_s, out, plot,
-                  altitudes, inclination, planes, per_plane, lenient, workers, no_cache,
-                  preloaded)
+        _contacts(constellation, names, stations, stations_catalog, min_elevation, start, hours,
+                  step_s, out, plot, altitudes, inclination, planes, per_plane, lenient, workers,
+                  no_cache, preloaded)
 
 
 def _catalog_path(constellation) -> Path | None:
@@ -71,11 +70,13 @@ def _catalog_path(constellation) -> Path | None:
     return list_catalogs().get(name, Path(name))
 
 
-def _contacts(constellation, names, station_list, start, hours, step_s, out, plot, altitudes,
-              inclination, planes, per_plane, lenient, workers, no_cache, preloaded):
+def _contacts(constellation, names, stations, stations_catalog, min_elevation, start, hours,
+              step_s, out, plot, altitudes, inclination, planes, per_plane, lenient, workers,
+              no_cache, preloaded):
     from ..orbits import contact_stats
     from ..orbits.contacts import cached_contacts, write_table
     from ..orbits.frames import as_utc
+    from ..orbits.stations import resolve_stations
 
     _out_file(out, "--out", "contact windows", (".csv", ".parquet"))
     if plot:
@@ -94,6 +95,8 @@ def _contacts(constellation, names, station_list, start, hours, step_s, out, plo
         if clash:
             raise click.UsageError(f"{', '.join(clash)}: not used with --altitudes "
                                    "(it builds synthetic Walker shells)")
+    station_list = resolve_stations(list(stations) or ["Shanghai"], catalog_path=stations_catalog,
+                                    min_elevation_deg=min_elevation)
     duration_s = hours * 3600.0
     if altitudes is not None:
         alts = _float_list(altitudes, "--altitudes")
