@@ -88,6 +88,20 @@ def test_if_the_preloaded_search_stops_the_caller_computes_the_rest(monkeypatch,
     assert any("stopped" in r.getMessage() for r in caplog.records)
 
 
+def test_handing_over_a_job_does_not_wait_for_the_kernel(monkeypatch):
+    """The caller hands the job over before it looks the plan up in the cache: that must
+    not wait while the process loads (or, the first time, compiles) the kernel, even for
+    a job larger than a pipe holds."""
+    real = contact_search.warm_up
+    monkeypatch.setattr(contact_search, "warm_up", lambda kernel: (time.sleep(3), real(kernel)))
+    sats = load_catalog("starlink@2026-06-14").elements  # 1.5 MB of TLE lines
+    with preloaded_search(True) as helper:
+        began = time.monotonic()
+        helper.submit(([(e.line1, e.line2) for e in sats], None, START, 360.0, 3600.0,
+                       "numba", [(0, len(sats))], 2))
+        assert time.monotonic() - began < 2.0
+
+
 def test_preloading_is_asked_for_only_when_the_search_will_use_it(tmp_path):
     starlink = list_catalogs()["starlink@2026-06-14"]  # 10,544 satellites
     eo = list_catalogs()["eo@2026-06-14"]  # a few dozen

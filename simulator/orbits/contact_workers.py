@@ -235,17 +235,24 @@ def _serve(conn) -> None:
         pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the caller decides, and stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    import threading
+
+    # The job is read while the kernel loads: the caller's send (megabytes of TLE lines,
+    # more than a pipe holds) never waits for the kernel (a first-ever compile: seconds).
+    received: list = []
+    reader = threading.Thread(target=_receive, args=(conn, received), daemon=True)
+    reader.start()
     try:
         _search.warm_up("numba")
-        job = conn.recv()
-    except (EOFError, OSError):
-        return
     except Exception as exc:  # noqa: BLE001 - reported; the caller searches itself
         _send_or_stop(conn, ("failed", f"{type(exc).__name__}: {exc}"))
         return
+    reader.join()  # (no thread left when the workers are forked)
+    if not received:  # the caller is gone, or stopped us
+        return
     from sgp4.api import Satrec
 
-    lines, st, start, step_s, duration_s, kernel, bounds, workers = job
+    lines, st, start, step_s, duration_s, kernel, bounds, workers = received[0]
     try:
         satrecs = [Satrec.twoline2rv(line1, line2) for line1, line2 in lines]
         clock = search_clock(start, step_s, duration_s)
@@ -253,6 +260,13 @@ def _serve(conn) -> None:
             _send_or_stop(conn, ("part", part))
     except Exception as exc:  # noqa: BLE001 - the caller computes what is missing
         _send_or_stop(conn, ("failed", f"{type(exc).__name__}: {exc}"))
+
+
+def _receive(conn, into: list) -> None:
+    try:
+        into.append(conn.recv())
+    except (EOFError, OSError):
+        pass
 
 
 def _send_or_stop(conn, message) -> None:
