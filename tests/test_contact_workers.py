@@ -12,31 +12,52 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from simulator.orbits import contact_search, contact_workers
-from simulator.orbits.contact_workers import PreloadedSearch, preload_pays, preloaded_search
+from simulator.orbits.contact_workers import preload_pays
+from simulator.orbits.tle import list_catalogs
+
+pytestmark = pytest.mark.skipif(not (sys.platform.startswith("linux")
+                                     and contact_search.numba_installed()),
+                                reason="the preloaded search needs Linux and numba")
+
+# The process is forked only from a process running a single thread; the tests of the
+# suite before may have left threads here, so each scenario runs in a fresh interpreter.
+_PRELUDE = """
+import os, signal, sys, time, logging
+from datetime import datetime, timezone
+import pandas as pd
+from simulator.orbits import contact_search, contact_workers
+from simulator.orbits.contact_workers import PreloadedSearch, preloaded_search
 from simulator.orbits.contacts import find_contacts
 from simulator.orbits.stations import GroundStation
-from simulator.orbits.tle import list_catalogs, load_catalog
-
-pytestmark = pytest.mark.skipif(not contact_workers.preload_possible(),
-                                reason="needs Linux, numba and a single-threaded process")
+from simulator.orbits.tle import load_catalog
 
 START = datetime(2026, 6, 14, 12, tzinfo=timezone.utc)
 STATIONS = [GroundStation("A", 60.0, 20.0, min_elevation_deg=5.0),
             GroundStation("B", -30.0, 140.0, min_elevation_deg=20.0),
             GroundStation("C", 5.0, -60.0, min_elevation_deg=10.0)]
+contact_workers.chunk_size = lambda n_t, n_s, w: 20
+PLANET = load_catalog("planet@2026-06-14").elements
 
-
-def _search(helper=None, **kw):
-    sats = load_catalog("planet@2026-06-14").elements
-    return find_contacts(sats, STATIONS, START, 6 * 3600, workers=2, min_parallel_samples=0,
+def search(helper=None, **kw):
+    return find_contacts(PLANET, STATIONS, START, 6 * 3600, workers=2, min_parallel_samples=0,
                          kernel="numba", preloaded=helper, **kw)
+
+def group_gone(pgid, within_s=5.0):
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+"""
 
 
 def _group_gone(pgid: int, within_s: float = 5.0) -> bool:
@@ -50,56 +71,84 @@ def _group_gone(pgid: int, within_s: float = 5.0) -> bool:
     return False
 
 
-def test_the_preloaded_search_gives_the_windows_of_a_search_here(monkeypatch):
-    monkeypatch.setattr(contact_workers, "chunk_size", lambda n_t, n_s, w: 20)
-    here = _search()
-    with preloaded_search(True) as helper:
-        assert isinstance(helper, PreloadedSearch)
-        pid = helper._process.pid
-        there = _search(helper)
-    pd.testing.assert_frame_equal(here, there, check_exact=True)
-    assert _group_gone(pid)  # the process and the workers it forked
+def _scenario(body: str) -> str:
+    """Run ``body`` after :data:`_PRELUDE` in a fresh interpreter; its stdout."""
+    proc = subprocess.run([sys.executable, "-c", _PRELUDE + body], capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_the_preloaded_search_gives_the_windows_of_a_search_here():
+    out = _scenario("""
+here = search()
+with preloaded_search(True) as helper:
+    assert isinstance(helper, PreloadedSearch)
+    pid = helper._process.pid
+    there = search(helper)
+pd.testing.assert_frame_equal(here, there, check_exact=True)
+assert len(here) > 100
+assert group_gone(pid)  # the process and the workers it forked
+print("same windows, process group gone")
+""")
+    assert "same windows, process group gone" in out
 
 
 def test_an_unused_preloaded_search_is_stopped():
-    with preloaded_search(True) as helper:
-        pid = helper._process.pid
-    assert _group_gone(pid)
-    with preloaded_search(False) as helper:
-        assert helper is None
+    out = _scenario("""
+with preloaded_search(True) as helper:
+    pid = helper._process.pid
+assert group_gone(pid)
+with preloaded_search(False) as helper:
+    assert helper is None
+print("stopped")
+""")
+    assert "stopped" in out
 
 
-def test_if_the_preloaded_search_stops_the_caller_computes_the_rest(monkeypatch, caplog):
-    monkeypatch.setattr(contact_workers, "chunk_size", lambda n_t, n_s, w: 20)
-    here = _search()
-    seen = []
-    with preloaded_search(True) as helper:
-        pid = helper._process.pid
+def test_if_the_preloaded_search_stops_the_caller_computes_the_rest():
+    out = _scenario("""
+here = search()
+seen = []
+messages = []
+class Keep(logging.Handler):
+    def emit(self, record):
+        messages.append(record.getMessage())
+log = logging.getLogger("simulator.orbits.contact_workers")
+log.setLevel(logging.INFO)
+log.addHandler(Keep())
+with preloaded_search(True) as helper:
+    pid = helper._process.pid
+    def progress(n):  # after the first chunk arrives, kill the process and its workers
+        seen.append(n)
+        if len(seen) == 1:
+            os.killpg(pid, signal.SIGKILL)
+    there = search(helper, progress=progress)
+pd.testing.assert_frame_equal(here, there, check_exact=True)
+assert sum(seen) == len(PLANET), seen
+assert any("stopped" in m for m in messages), messages
+print("computed here")
+""")
+    assert "computed here" in out
 
-        def progress(n):  # after the first chunk arrives, kill the process and its workers
-            seen.append(n)
-            if len(seen) == 1:
-                os.killpg(pid, signal.SIGKILL)
 
-        with caplog.at_level("INFO", logger="simulator.orbits.contact_workers"):
-            there = _search(helper, progress=progress)
-    pd.testing.assert_frame_equal(here, there, check_exact=True)
-    assert sum(seen) == len(load_catalog("planet@2026-06-14").elements)
-    assert any("stopped" in r.getMessage() for r in caplog.records)
-
-
-def test_handing_over_a_job_does_not_wait_for_the_kernel(monkeypatch):
+def test_handing_over_a_job_does_not_wait_for_the_kernel():
     """The caller hands the job over before it looks the plan up in the cache: that must
     not wait while the process loads (or, the first time, compiles) the kernel, even for
     a job larger than a pipe holds."""
-    real = contact_search.warm_up
-    monkeypatch.setattr(contact_search, "warm_up", lambda kernel: (time.sleep(3), real(kernel)))
-    sats = load_catalog("starlink@2026-06-14").elements  # 1.5 MB of TLE lines
-    with preloaded_search(True) as helper:
-        began = time.monotonic()
-        helper.submit(([(e.line1, e.line2) for e in sats], None, START, 360.0, 3600.0,
-                       "numba", [(0, len(sats))], 2))
-        assert time.monotonic() - began < 2.0
+    out = _scenario("""
+real = contact_search.warm_up
+contact_search.warm_up = lambda kernel: (time.sleep(3), real(kernel))
+sats = load_catalog("starlink@2026-06-14").elements  # 1.5 MB of TLE lines
+with preloaded_search(True) as helper:
+    began = time.monotonic()
+    helper.submit(([(e.line1, e.line2) for e in sats], None, START, 360.0, 3600.0,
+                   "numba", [(0, len(sats))], 2))
+    took = time.monotonic() - began
+print(f"handed over in {took:.2f} s")
+""")
+    took = float(out.split("handed over in ")[1].split()[0])
+    assert took < 2.0
 
 
 def test_preloading_is_asked_for_only_when_the_search_will_use_it(tmp_path):
