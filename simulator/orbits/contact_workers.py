@@ -35,7 +35,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from . import contact_search as _search
-from .frames import EarthClock
+from .frames import EarthClock, timescale
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def run_chunks(satrecs: Sequence, st, clock: EarthClock, step_s: float, duration
     # start with it (loading it in each worker took as long on each of two busy cores
     # as once here, and twice the CPU and memory).
     _search.warm_up(kernel)
-    _JOB = (list(satrecs), st, clock, step_s, duration_s, kernel)
+    _JOB = (satrecs, st, clock, step_s, duration_s, kernel)
     try:
         with ProcessPoolExecutor(max_workers=min(workers, len(bounds)),
                                  mp_context=get_context("fork")) as pool:
@@ -244,22 +244,36 @@ def _serve(conn) -> None:
     reader.start()
     try:
         _search.warm_up("numba")
+        timescale()  # (the clock's UT1 table, read once)
     except Exception as exc:  # noqa: BLE001 - reported; the caller searches itself
         _send_or_stop(conn, ("failed", f"{type(exc).__name__}: {exc}"))
         return
     reader.join()  # (no thread left when the workers are forked)
     if not received:  # the caller is gone, or stopped us
         return
-    from sgp4.api import Satrec
-
     lines, st, start, step_s, duration_s, kernel, bounds, workers = received[0]
     try:
-        satrecs = [Satrec.twoline2rv(line1, line2) for line1, line2 in lines]
+        satrecs = _SatrecsFromLines(lines)  # each worker builds its chunks' own
         clock = search_clock(start, step_s, duration_s)
         for part in run_chunks(satrecs, st, clock, step_s, duration_s, kernel, bounds, workers):
             _send_or_stop(conn, ("part", part))
     except Exception as exc:  # noqa: BLE001 - the caller computes what is missing
         _send_or_stop(conn, ("failed", f"{type(exc).__name__}: {exc}"))
+
+
+class _SatrecsFromLines:
+    """``Satrec`` objects built from TLE lines when a chunk (a slice) is asked for."""
+
+    def __init__(self, lines):
+        self._lines = lines
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def __getitem__(self, chunk: slice) -> list:
+        from sgp4.api import Satrec
+
+        return [Satrec.twoline2rv(line1, line2) for line1, line2 in self._lines[chunk]]
 
 
 def _receive(conn, into: list) -> None:
