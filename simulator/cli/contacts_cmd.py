@@ -73,7 +73,7 @@ def _catalog_path(constellation) -> Path | None:
 def _contacts(constellation, names, stations, stations_catalog, min_elevation, start, hours,
               step_s, out, plot, altitudes, inclination, planes, per_plane, lenient, workers,
               no_cache, preloaded):
-    from ..orbits import contact_stats
+    # (pandas, which contact_stats needs, is imported while the contacts are searched)
     from ..orbits.contacts import cached_contacts, write_table
     from ..orbits.frames import as_utc
     from ..orbits.stations import resolve_stations
@@ -99,6 +99,8 @@ def _contacts(constellation, names, stations, stations_catalog, min_elevation, s
                                     min_elevation_deg=min_elevation)
     duration_s = hours * 3600.0
     if altitudes is not None:
+        from ..orbits import contact_stats
+
         alts = _float_list(altitudes, "--altitudes")
         with _progress(len(alts), "altitudes") as advance:
             table = contact_stats.contact_fraction_by_altitude(
@@ -136,6 +138,8 @@ def _contacts(constellation, names, stations, stations_catalog, min_elevation, s
         windows = cached_contacts(const.orbits, station_list, t0, duration_s, step_s=step_s,
                                   workers=workers, refresh=no_cache, progress=advance,
                                   preloaded=preloaded)
+    from ..orbits import contact_stats
+
     summary = contact_stats.per_station(windows, duration_s, n)
     end = t0 + timedelta(seconds=duration_s)
     _print_table(f"{const.label}: {n} satellites, {t0:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC, "

@@ -38,17 +38,18 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
-import pandas as pd
 
 from ..errors import InputError
-from ..text_columns import labels_column
 from . import contact_search as _search
 from . import contact_workers as _workers
 from .frames import as_utc
 from .tle import ElementSet
+
+if TYPE_CHECKING:  # pandas is imported where a table is made: the search does not need it
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -215,6 +216,8 @@ def _search_and_build(orbits, plan: _Plan, progress, preloaded) -> pd.DataFrame:
 
     job = plan.preloaded_job(orbits) if preloaded is not None else None
     if job is not None:
+        preloaded.submit(job)
+        _import_table_libraries()  # while the search runs in the other processes
         for part in preloaded.search(job):
             take(part)
     if len(parts) < len(bounds):
@@ -225,6 +228,15 @@ def _search_and_build(orbits, plan: _Plan, progress, preloaded) -> pd.DataFrame:
             take(part)
     _log_excluded(orbits, parts)
     return _build_table(orbits, plan.st, plan.start, parts)
+
+
+def _import_table_libraries() -> None:
+    """Import what :func:`_build_table` and the cache entry need (pandas, pyarrow: 0.25 s
+    or more), at a moment this process would otherwise wait."""
+    import pandas  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
+    from .. import text_columns  # noqa: F401
 
 
 def _log_excluded(orbits, parts) -> None:
@@ -245,6 +257,10 @@ def _log_excluded(orbits, parts) -> None:
 def _build_table(orbits, st, start, parts) -> pd.DataFrame:
     """The window table, built once from the chunks' arrays, one column at a time (so
     the peak memory is the table plus one column, whatever the span)."""
+    import pandas as pd
+
+    from ..text_columns import labels_column
+
     parts = [p for p in parts if len(p.sat)]
     if not parts:
         return _empty_table()
@@ -291,11 +307,15 @@ def _build_table(orbits, st, start, parts) -> pd.DataFrame:
 
 
 def _empty_table() -> pd.DataFrame:
+    import pandas as pd
+
     table = pd.DataFrame({c: pd.Series(dtype=object) for c in WINDOW_COLUMNS})
     return _typed(table)
 
 
 def _typed(table: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
     table = table.astype({"satellite": str, "station": str, "norad_id": "int64",
                           "duration_s": float, "max_elevation_deg": float, "rise_s": float,
                           "set_s": float, "culmination_s": float, "open_at_start": bool,
