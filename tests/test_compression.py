@@ -130,6 +130,19 @@ def test_multiscale_on_a_bundled_image_sends_real_bytes(spacenet):
         assert (received[top:bottom, left:right] == 0).all()
 
 
+def test_encoding_leaves_no_thread_running(spacenet, monkeypatch):
+    """Tiles are encoded on a few threads that end with the call: a thread left running
+    keeps the process from forking its sweep or contact-search workers later."""
+    import threading
+
+    monkeypatch.setattr(ms.os, "cpu_count", lambda: 2)  # threads even on one CPU
+    before = {t.ident for t in threading.enumerate()}
+    K, _ = ms.region_scores(spacenet.image, "proxy")
+    _, sent, stats = ms.apply_multiscale(spacenet.image, K, 0.35, 0.55, reconstruct=False)
+    assert stats["kept"] + stats["downsampled"] >= 8  # enough tiles to use the threads
+    assert {t.ident for t in threading.enumerate()} <= before
+
+
 def test_compression_ratio_grows_with_beta(spacenet):
     K, _ = ms.region_scores(spacenet.image, "proxy")
     full = len(ms.encode(spacenet.image, "PNG"))

@@ -283,21 +283,18 @@ def encode(image: Image.Image, fmt: str = "PNG", quality: int = 90) -> bytes:
     return buffer.getvalue()
 
 
-_ENCODERS = None
-
-
 def _encoded_sizes(tiles: list, fmt: str, quality: int) -> list[int]:
     """``len(encode(tile))`` of every tile, on a few threads (Pillow's encoders release
-    the GIL); the sizes do not depend on how the work is shared."""
-    global _ENCODERS
+    the GIL); the sizes do not depend on how the work is shared.  The threads end with
+    the call: a thread left running would keep this process from forking its workers
+    later (sweeps, the contact search), which is safe only with a single thread."""
     workers = min(4, os.cpu_count() or 1)
     if workers < 2 or len(tiles) < 8:
         return [len(encode(t, fmt, quality)) for t in tiles]
-    if _ENCODERS is None:
-        from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor
 
-        _ENCODERS = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="encode")
-    return list(_ENCODERS.map(lambda t: len(encode(t, fmt, quality)), tiles))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="encode") as encoders:
+        return list(encoders.map(lambda t: len(encode(t, fmt, quality)), tiles))
 
 
 def _check_quality(quality) -> int:
