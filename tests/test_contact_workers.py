@@ -7,6 +7,7 @@ the caller computes what it did not receive.
 
 from __future__ import annotations
 
+import inspect
 import os
 import signal
 import subprocess
@@ -47,16 +48,6 @@ PLANET = load_catalog("planet@2026-06-14").elements
 def search(helper=None, **kw):
     return find_contacts(PLANET, STATIONS, START, 6 * 3600, workers=2, min_parallel_samples=0,
                          kernel="numba", preloaded=helper, **kw)
-
-def group_gone(pgid, within_s=5.0):
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.05)
-    return False
 """
 
 
@@ -73,7 +64,8 @@ def _group_gone(pgid: int, within_s: float = 5.0) -> bool:
 
 def _scenario(body: str) -> str:
     """Run ``body`` after :data:`_PRELUDE` in a fresh interpreter; its stdout."""
-    proc = subprocess.run([sys.executable, "-c", _PRELUDE + body], capture_output=True,
+    code = _PRELUDE + inspect.getsource(_group_gone) + body
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout
@@ -88,7 +80,7 @@ with preloaded_search(True) as helper:
     there = search(helper)
 pd.testing.assert_frame_equal(here, there, check_exact=True)
 assert len(here) > 100
-assert group_gone(pid)  # the process and the workers it forked
+assert _group_gone(pid)  # the process and the workers it forked
 print("same windows, process group gone")
 """)
     assert "same windows, process group gone" in out
@@ -98,7 +90,7 @@ def test_an_unused_preloaded_search_is_stopped():
     out = _scenario("""
 with preloaded_search(True) as helper:
     pid = helper._process.pid
-assert group_gone(pid)
+assert _group_gone(pid)
 with preloaded_search(False) as helper:
     assert helper is None
 print("stopped")
