@@ -209,5 +209,37 @@ def test_an_interrupted_contacts_command_leaves_no_process(tmp_path, spaceverse_
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
-    assert err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err
-    assert _group_gone(helper)
+    try:
+        assert err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err
+        assert _group_gone(helper)
+    finally:
+        _kill_group(helper)
+
+
+def test_a_killed_contacts_command_leaves_no_process(tmp_path, spaceverse_cache):
+    """SIGKILL to the command while the preloaded process searches (nothing of the
+    command runs any more): the process sees the pipe break and stops itself and its
+    workers."""
+    proc = subprocess.Popen([sys.executable, "-m", "simulator", *_BIG], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    helper = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and helper is None:
+        for child in _children(proc.pid):
+            if _children(child):
+                helper = child
+        time.sleep(0.02)
+    assert helper is not None, "the preloaded process never forked its workers"
+    proc.kill()
+    proc.wait(timeout=30)
+    try:
+        assert _group_gone(helper, within_s=15.0)
+    finally:  # (a failure here leaves no process behind either)
+        _kill_group(helper)
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

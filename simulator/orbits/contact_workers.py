@@ -148,7 +148,7 @@ class PreloadedSearch:
         self._conn = parent
         self._sent: tuple | None = None  # the job handed over (one per process)
         self._failed: str | None = None
-        self._process = get_context("fork").Process(target=_serve, args=(child,),
+        self._process = get_context("fork").Process(target=_serve, args=(child, parent),
                                                     name="spaceverse-contact-search")
         self._process.start()
         child.close()
@@ -227,12 +227,16 @@ def preloaded_search(wanted: bool) -> Iterator[PreloadedSearch | None]:
             helper.close()
 
 
-def _serve(conn) -> None:
+def _serve(conn, callers_end) -> None:
     """The preloaded process: load the kernel, wait for one job, send its chunks."""
     try:
         os.setpgid(0, 0)
     except OSError:
         pass
+    # Only the caller may hold its end of the pipe, and only this process ours (not the
+    # workers it forks): then either side sees the other go (EOF, a broken pipe) at once.
+    callers_end.close()
+    os.register_at_fork(after_in_child=conn.close)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the caller decides, and stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     import threading
