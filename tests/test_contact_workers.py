@@ -162,6 +162,8 @@ def test_preloading_is_asked_for_only_when_the_search_will_use_it(tmp_path):
 
 _BIG = ["contacts", "--tle", "starlink@2026-06-14", "--start", "2026-06-14T12:00:00Z",
         "--hours", "6", "--station", "network:ksat", "--workers", "2"]
+#: Long enough (a 48 h search) to be stopped while its workers are still at it.
+_LONG = [*_BIG[:5], "--hours", "48", *_BIG[7:]]
 
 
 def _children(pid: int) -> list[int]:
@@ -195,7 +197,7 @@ def test_the_contacts_command_searches_in_the_preloaded_process(tmp_path, spacev
 def test_an_interrupted_contacts_command_leaves_no_process(tmp_path, spaceverse_cache):
     """Ctrl-C (SIGINT to the command) while the preloaded process searches: exit 130,
     one line, and the process and its workers gone."""
-    proc = subprocess.Popen([sys.executable, "-m", "simulator", *_BIG], cwd=tmp_path,
+    proc = subprocess.Popen([sys.executable, "-m", "simulator", *_LONG], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     helper = None
@@ -220,7 +222,7 @@ def test_a_killed_contacts_command_leaves_no_process(tmp_path, spaceverse_cache)
     """SIGKILL to the command while the preloaded process searches (nothing of the
     command runs any more): the process sees the pipe break and stops itself and its
     workers."""
-    proc = subprocess.Popen([sys.executable, "-m", "simulator", *_BIG], cwd=tmp_path,
+    proc = subprocess.Popen([sys.executable, "-m", "simulator", *_LONG], cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     helper = None
     deadline = time.monotonic() + 60
