@@ -7,16 +7,17 @@ worker processes forked from here (the compiled kernel is loaded first, so they 
 with it).  Either way the chunks come back in order and give the same windows.
 
 :class:`PreloadedSearch` serves the ``spaceverse contacts`` command.  Importing numba
-and loading the compiled kernel take 0.3-0.45 s, and the command's own start (pandas,
-the catalogue read, the cache lookup) as long again, one after the other on one core.
-The command therefore forks this process first thing: it loads the kernel on the
-other core while the command reads its inputs, then, if the contact plan is not in the
-cache, receives the satellites as TLE lines (sgp4 objects do not pickle; the same lines
-give the same ``Satrec``), forks the workers -- which start with the kernel -- and
-sends the chunks' windows back in order.  If it is not needed (a cached plan, a small
-job), it is stopped.  Nothing depends on it: if it fails or stops, the caller computes
-the chunks it did not receive itself (:func:`contacts.find_contacts`).  Linux only,
-where forking a single-threaded process is safe.
+and loading the compiled kernel take 0.3-0.5 s, and the command's own start (the
+stations, the catalogue read) about as long, one after the other on one core.  The
+command therefore forks this process first thing: it loads the kernel on the other core
+while the command reads its inputs; as soon as the catalogue is read (before the cache
+is even looked up: a cached plan stops it) it receives the satellites as TLE lines
+(sgp4 objects do not pickle; the same lines give the same ``Satrec``), forks the
+workers -- which start with the kernel and build their chunks' ``Satrec`` objects --
+and sends the chunks' windows back in order.  If it is not needed (a cached plan, a
+small job), it is stopped.  Nothing depends on it: if it fails or stops, the caller
+computes the chunks it did not receive itself (:mod:`~simulator.orbits.contacts`).
+Linux only, where forking a single-threaded process is safe.
 """
 
 from __future__ import annotations
