@@ -1,4 +1,5 @@
-"""Where the contact search runs: the preloaded search process of ``spaceverse contacts``.
+"""Where the contact search runs: the preloaded search process of ``spaceverse contacts``
+(:mod:`simulator.orbits.preloaded_search`).
 
 It must give the windows a search in the caller gives, bit for bit; leave no process
 behind (used, unused, or the command interrupted); and never be needed: if it stops,
@@ -18,12 +19,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simulator.orbits import contact_search, contact_workers
-from simulator.orbits.contact_workers import preload_pays
+from simulator.orbits import search_policy
+from simulator.orbits.preloaded_search import preload_pays
 from simulator.orbits.tle import list_catalogs
 
 pytestmark = pytest.mark.skipif(not (sys.platform.startswith("linux")
-                                     and contact_search.numba_installed()),
+                                     and search_policy.numba_installed()),
                                 reason="the preloaded search needs Linux and numba")
 
 # The process is forked only from a process running a single thread; the tests of the
@@ -33,7 +34,7 @@ import os, signal, sys, time, logging
 from datetime import datetime, timezone
 import pandas as pd
 from simulator.orbits import contact_search, contact_workers
-from simulator.orbits.contact_workers import PreloadedSearch, preloaded_search
+from simulator.orbits.preloaded_search import PreloadedSearch, preloaded_search
 from simulator.orbits.contacts import find_contacts
 from simulator.orbits.stations import GroundStation
 from simulator.orbits.tle import load_catalog
@@ -106,7 +107,7 @@ messages = []
 class Keep(logging.Handler):
     def emit(self, record):
         messages.append(record.getMessage())
-log = logging.getLogger("simulator.orbits.contact_workers")
+log = logging.getLogger("simulator.orbits.preloaded_search")
 log.setLevel(logging.INFO)
 log.addHandler(Keep())
 with preloaded_search(True) as helper:
@@ -153,10 +154,10 @@ def test_preloading_is_asked_for_only_when_the_search_will_use_it(tmp_path):
     assert not preload_pays(tmp_path / "missing.tle", 24 * 3600.0, 360.0, 10, 2)
     # the same thresholds as the search: enough samples for workers, enough for numba
     n_sats = starlink.stat().st_size // 140
-    cells = contact_workers.MIN_PARALLEL_SAMPLES // n_sats + 1
+    cells = search_policy.MIN_PARALLEL_SAMPLES // n_sats + 1
     assert preload_pays(starlink, cells * 360.0, 360.0, 10, 2)
     assert not preload_pays(starlink, (cells - 2) * 360.0, 360.0, 10, 2)
-    assert contact_search.AUTO_NUMBA_WORK > n_sats * cells  # one station is not enough
+    assert search_policy.AUTO_NUMBA_WORK > n_sats * cells  # one station is not enough
     assert not preload_pays(starlink, cells * 360.0, 360.0, 1, 2)
 
 

@@ -46,7 +46,7 @@ def contacts(constellation, names, stations, stations_catalog, min_elevation, st
              step_s, out, plot, altitudes, inclination, planes, per_plane, lenient, workers,
              no_cache):
     """Contact windows between satellites and ground stations."""
-    from ..orbits.contact_workers import preload_pays, preloaded_search
+    from ..orbits.preloaded_search import preload_pays, preloaded_search
 
     # First thing, a process that loads the compiled search kernel on another core while
     # this one reads the stations and the catalogue (when the search will need it; a

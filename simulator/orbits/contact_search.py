@@ -69,7 +69,6 @@ arithmetic), so both give identical windows.
 from __future__ import annotations
 
 import math
-import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -77,6 +76,8 @@ import numpy as np
 from sgp4.api import SatrecArray
 
 from .frames import EarthClock, teme_to_ecef
+from .search_policy import (AUTO_NUMBA_WORK, choose_kernel,  # noqa: F401 - re-exported
+                            kernel_available, numba_installed)
 
 MU_KM3_S2 = 398600.8  # WGS72, as SGP4
 RE_KM = 6378.135
@@ -108,36 +109,9 @@ _MAX_NEWTON = 60
 RISE, SET, PEAK, AMBIGUOUS = 0, 1, 2, 3
 
 # ---------------------------------------------------------------------------
-# Kernel selection
-
-#: Jobs with at least this many satellite x cell x station triples use the compiled
-#: kernel when numba is installed (below, its start-up -- import and loading the
-#: compiled code, ~0.5 s -- costs more than it saves).  Results do not depend on it.
-AUTO_NUMBA_WORK = 3_000_000
+# Kernel selection (see :mod:`simulator.orbits.search_policy`)
 
 _compiled = None
-
-
-def numba_installed() -> bool:
-    """Whether numba is installed (and not turned off by ``SPACEVERSE_NUMBA=0``); found
-    without importing it, so a process that only forks workers stays lean."""
-    if os.environ.get("SPACEVERSE_NUMBA", "1").strip().lower() in ("0", "no", "false", "off"):
-        return False
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec("numba") is not None
-    except (ImportError, ValueError):
-        return False
-
-
-def kernel_available(name: str) -> bool:
-    return name == "numpy" or (name == "numba" and numba_installed())
-
-
-def choose_kernel(work: float) -> str:
-    """"numba" for jobs of at least :data:`AUTO_NUMBA_WORK` (when installed), else "numpy"."""
-    return "numba" if work >= AUTO_NUMBA_WORK and numba_installed() else "numpy"
 
 
 def compiled():

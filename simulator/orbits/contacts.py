@@ -45,6 +45,7 @@ import numpy as np
 from ..errors import InputError
 from . import contact_search as _search
 from . import contact_workers as _workers
+from . import search_policy as _policy
 from .frames import as_utc
 from .tle import ElementSet
 
@@ -126,7 +127,7 @@ def find_contacts(
     step_s: float = DEFAULT_STEP_S,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
-    min_parallel_samples: int = _workers.MIN_PARALLEL_SAMPLES,
+    min_parallel_samples: int = _policy.MIN_PARALLEL_SAMPLES,
     kernel: str | None = None,
     preloaded=None,
 ) -> pd.DataFrame:
@@ -140,9 +141,9 @@ def find_contacts(
     ``progress`` is called with the number of satellites finished after each chunk.
     Jobs under ``min_parallel_samples`` satellite x grid-time samples run in-process.
     ``kernel`` picks the screening implementation ("numba" or "numpy"; by default
-    numba for large jobs when installed, see :func:`contact_search.choose_kernel`) --
+    numba for large jobs when installed, see :func:`search_policy.choose_kernel`) --
     both give identical windows.  ``preloaded`` (a
-    :class:`~simulator.orbits.contact_workers.PreloadedSearch`) runs a parallel search
+    :class:`~simulator.orbits.preloaded_search.PreloadedSearch`) runs a parallel search
     of satellites read from TLE lines in a process that loaded the kernel earlier.
     Returns a table with :data:`WINDOW_COLUMNS`, sorted by rise time.
     """
@@ -167,7 +168,7 @@ class _Plan:
     job: tuple | None = field(default=None, init=False)
 
     def preloaded_job(self, orbits) -> tuple | None:
-        """What a :class:`~.contact_workers.PreloadedSearch` needs (the same object on
+        """What a :class:`~.preloaded_search.PreloadedSearch` needs (the same object on
         every call), or None when the search runs here (one worker or one chunk, the
         numpy kernel, satellites not from TLEs)."""
         if self.job is None and not (self.workers <= 1 or len(self.bounds) <= 1
@@ -193,8 +194,8 @@ def _plan(orbits, stations, start, duration_s, step_s, workers, min_parallel_sam
     duration_s = float(duration_s)
     step_s = float(step_s)
     n_cells = max(1, int(np.ceil(duration_s / step_s - 1e-9)))
-    kernel = kernel or _search.choose_kernel(len(orbits) * n_cells * len(stations))
-    if not _search.kernel_available(kernel):
+    kernel = kernel or _policy.choose_kernel(len(orbits) * n_cells * len(stations))
+    if not _policy.kernel_available(kernel):
         raise InputError(f"contact search kernel {kernel!r} is not available")
     if workers is None:
         workers = os.cpu_count() or 1
@@ -355,7 +356,7 @@ def cached_contacts(satellites, stations, start, duration_s, *, step_s: float = 
     progress = kwargs.pop("progress", None)
     preloaded = kwargs.pop("preloaded", None)
     plan = _plan(orbits, stations, start, duration_s, step_s, kwargs.pop("workers", None),
-                 kwargs.pop("min_parallel_samples", _workers.MIN_PARALLEL_SAMPLES),
+                 kwargs.pop("min_parallel_samples", _policy.MIN_PARALLEL_SAMPLES),
                  kwargs.pop("kernel", None))
     if kwargs:
         raise TypeError(f"cached_contacts: unexpected arguments {sorted(kwargs)}")
