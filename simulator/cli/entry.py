@@ -19,13 +19,13 @@ def main(argv: list[str] | None = None) -> None:
     :class:`EOFError` into an abort, but one reaching here is a bug, not an
     interrupt, so it is raised again as itself.  Run as the process itself (``argv``
     None), it skips the collector's passes at exit
-    (:func:`simulator.memory.skip_final_collections`).
+    (:func:`simulator.processes.skip_final_collections`).
     """
     import signal
     import threading
 
     if argv is None:  # the process itself (console script, python -m), not a call from code
-        from ..memory import skip_final_collections
+        from ..processes import skip_final_collections
 
         skip_final_collections()
 

@@ -22,11 +22,11 @@ import logging
 import math
 import os
 import signal
-import sys
 from contextlib import contextmanager
 from multiprocessing import get_context
 from typing import Iterator
 
+from ..processes import fork_is_safe
 from .search_policy import AUTO_NUMBA_WORK, MIN_PARALLEL_SAMPLES, numba_installed
 
 logger = logging.getLogger(__name__)
@@ -49,12 +49,9 @@ def preload_pays(tle_file, duration_s: float, step_s: float, n_stations: int,
 
 
 def preload_possible() -> bool:
-    """Whether a :class:`PreloadedSearch` can start here: Linux, this process running a
-    single thread (forking is safe), numba installed."""
-    import threading
-
-    return (sys.platform.startswith("linux") and threading.active_count() == 1
-            and numba_installed())
+    """Whether a :class:`PreloadedSearch` can start here: forking is safe
+    (:func:`~simulator.processes.fork_is_safe`) and numba is installed."""
+    return fork_is_safe() and numba_installed()
 
 
 class PreloadedSearch:

@@ -9,13 +9,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sys
 import time
 import uuid
 
 from .. import config as _cfg
 from ..errors import InputError
-from ..memory import skip_final_collections
+from ..processes import fork_is_safe, skip_final_collections
 from .points import Point
 from .task import run_point
 
@@ -58,25 +57,16 @@ def _ignore_interrupts() -> None:
 
 
 def start_method() -> str:
-    """How local sweep workers are started: ``"fork"`` where it is safe, else ``"spawn"``.
+    """How local sweep workers are started: ``"fork"`` where it is safe
+    (:func:`~simulator.processes.fork_is_safe`), else ``"spawn"``.
 
     A forked worker starts in milliseconds with everything this process imported (a
     spawned one starts a new interpreter and imports the package again, about a second
-    of CPU per worker).  Forking is safe on Linux when this process runs a single
-    thread (no lock can be held by a thread that the child would not have) and has not
-    imported torch (its thread pools do not survive a fork); the command line stops its
-    progress bar's refresh thread while the workers start (``run_sweep``'s ``quiesce``).
-    Anywhere else (macOS, Windows, a notebook kernel, torch loaded), workers are
-    spawned.  Results are the same either way: a point reads only its own inputs.
+    of CPU per worker).  The command line stops its progress bar's refresh thread while
+    the workers start (``run_sweep``'s ``quiesce``).  Results are the same either way: a
+    point reads only its own inputs.
     """
-    import multiprocessing
-    import threading
-
-    if (sys.platform.startswith("linux") and threading.active_count() == 1
-            and "torch" not in sys.modules
-            and "fork" in multiprocessing.get_all_start_methods()):
-        return "fork"
-    return "spawn"
+    return "fork" if fork_is_safe() else "spawn"
 
 
 def _stop_pool(pool, grace_s: float = 1.0) -> None:
