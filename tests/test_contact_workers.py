@@ -34,7 +34,7 @@ import os, signal, sys, time, logging
 from datetime import datetime, timezone
 import pandas as pd
 from simulator.orbits import contact_search, contact_workers
-from simulator.orbits.preloaded_search import PreloadedSearch, preloaded_search
+from simulator.orbits.preloaded_search import PreloadedSearch, SearchJob, preloaded_search
 from simulator.orbits.contacts import find_contacts
 from simulator.orbits.stations import GroundStation
 from simulator.orbits.tle import load_catalog
@@ -135,8 +135,8 @@ contact_search.warm_up = lambda kernel: (time.sleep(3), real(kernel))
 sats = load_catalog("starlink@2026-06-14").elements  # 1.5 MB of TLE lines
 with preloaded_search(True) as helper:
     began = time.monotonic()
-    helper.submit(([(e.line1, e.line2) for e in sats], None, START, 360.0, 3600.0,
-                   "numba", [(0, len(sats))], 2))
+    helper.submit(SearchJob([(e.line1, e.line2) for e in sats], None, START, 360.0, 3600.0,
+                            "numba", [(0, len(sats))], 2))
     took = time.monotonic() - began
 print(f"handed over in {took:.2f} s")
 """)

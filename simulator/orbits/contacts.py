@@ -52,6 +52,8 @@ from .tle import ElementSet
 if TYPE_CHECKING:  # pandas is imported where a table is made: the search does not need it
     import pandas as pd
 
+    from .preloaded_search import SearchJob
+
 logger = logging.getLogger(__name__)
 
 #: Columns of a contact-window table, in order.
@@ -165,17 +167,19 @@ class _Plan:
     workers: int
     bounds: list
 
-    job: tuple | None = field(default=None, init=False)
+    job: SearchJob | None = field(default=None, init=False)
 
-    def preloaded_job(self, orbits) -> tuple | None:
+    def preloaded_job(self, orbits) -> SearchJob | None:
         """What a :class:`~.preloaded_search.PreloadedSearch` needs (the same object on
         every call), or None when the search runs here (one worker or one chunk, the
         numpy kernel, satellites not from TLEs)."""
         if self.job is None and not (self.workers <= 1 or len(self.bounds) <= 1
                                      or self.kernel != "numba"
                                      or any(o.tle is None for o in orbits)):
-            self.job = ([o.tle for o in orbits], self.st, self.start, self.step_s,
-                        self.duration_s, self.kernel, self.bounds, self.workers)
+            from .preloaded_search import SearchJob
+
+            self.job = SearchJob([o.tle for o in orbits], self.st, self.start, self.step_s,
+                                 self.duration_s, self.kernel, self.bounds, self.workers)
         return self.job
 
 

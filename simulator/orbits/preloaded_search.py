@@ -24,19 +24,22 @@ import os
 import signal
 from contextlib import contextmanager
 from multiprocessing import get_context
-from typing import Iterator
+from datetime import datetime
+from typing import Iterator, NamedTuple
 
 from ..processes import fork_is_safe
 from .search_policy import AUTO_NUMBA_WORK, MIN_PARALLEL_SAMPLES, numba_installed
 
 logger = logging.getLogger(__name__)
 
+
 def preload_pays(tle_file, duration_s: float, step_s: float, n_stations: int,
                  workers: int | None) -> bool:
     """Whether a search of the satellites in ``tle_file`` (at most one per 140 bytes)
-    would run on workers with the compiled kernel, as :func:`~simulator.orbits.contacts.find_contacts`
-    decides: more than one worker, at least :data:`~.search_policy.MIN_PARALLEL_SAMPLES` satellite x
-    grid-time samples and :data:`contactAUTO_NUMBA_WORK` cells to screen."""
+    would run on workers with the compiled kernel, as
+    :func:`~simulator.orbits.contacts.find_contacts` decides: more than one worker, at
+    least :data:`~.search_policy.MIN_PARALLEL_SAMPLES` satellite x grid-time samples and
+    :data:`~.search_policy.AUTO_NUMBA_WORK` cells to screen."""
     if tle_file is None or (workers or os.cpu_count() or 1) <= 1:
         return False
     try:
@@ -54,6 +57,21 @@ def preload_possible() -> bool:
     return fork_is_safe() and numba_installed()
 
 
+class SearchJob(NamedTuple):
+    """A search handed to a :class:`PreloadedSearch`: the satellites as TLE lines, the
+    station arrays, the interval and grid step, the kernel, the chunks and the workers
+    (what :func:`~.contact_workers.run_chunks` takes, lines for ``Satrec`` objects)."""
+
+    lines: list
+    st: object
+    start: datetime
+    step_s: float
+    duration_s: float
+    kernel: str
+    bounds: list
+    workers: int
+
+
 class PreloadedSearch:
     """A forked process that loads the compiled kernel now and runs one search later.
 
@@ -66,7 +84,7 @@ class PreloadedSearch:
     def __init__(self):
         parent, child = get_context("fork").Pipe(duplex=True)
         self._conn = parent
-        self._sent: tuple | None = None  # the job handed over (one per process)
+        self._sent: SearchJob | None = None  # the job handed over (one per process)
         self._failed: str | None = None
         self._process = get_context("fork").Process(target=_serve, args=(child, parent),
                                                     name="spaceverse-contact-search")
@@ -77,27 +95,24 @@ class PreloadedSearch:
         except OSError:
             pass
 
-    def submit(self, job: tuple) -> None:
+    def submit(self, job: SearchJob) -> None:
         """Start the search ``job`` (see :meth:`search`) now; :meth:`search` with the same
         job object then only receives its chunks."""
         if self._sent is not None:
             return
-        lines, _, _, _, _, _, bounds, workers = job
         logger.info("contact search: %d satellites in %d chunks, %d workers forked from the "
-                    "process that loaded the kernel while the inputs were read", len(lines),
-                    len(bounds), workers)
+                    "process that loaded the kernel while the inputs were read", len(job.lines),
+                    len(job.bounds), job.workers)
         self._sent = job
         try:
             self._conn.send(job)
         except OSError as exc:
             self._failed = f"{type(exc).__name__}"
 
-    def search(self, job: tuple) -> Iterator:
-        """The chunks of ``job`` -- ``(lines, st, start, step_s, duration_s, kernel,
-        bounds, workers)``, the satellites given by their TLE ``lines`` -- in order: the
-        same as :func:`~.contact_workers.run_chunks` on their ``Satrec`` objects.  Stops
-        early (the caller computes the rest) if the process fails or stops, or was given
-        another job."""
+    def search(self, job: SearchJob) -> Iterator:
+        """The chunks of ``job`` in order: the same as :func:`~.contact_workers.run_chunks`
+        on the ``Satrec`` objects of its lines.  Stops early (the caller computes the
+        rest) if the process fails or stops, or was given another job."""
         self.submit(job)
         if self._sent is not job:
             logger.info("the preloaded contact search has another job; searching here")
@@ -105,7 +120,7 @@ class PreloadedSearch:
         try:
             if self._failed is not None:
                 raise OSError(self._failed)
-            for _ in job[6]:
+            for _ in job.bounds:
                 kind, payload = self._conn.recv()
                 if kind != "part":
                     logger.info("the preloaded contact search failed (%s); searching here",
@@ -180,11 +195,12 @@ def _serve(conn, callers_end) -> None:
     reader.join()  # (no thread left when the workers are forked)
     if not received:  # the caller is gone, or stopped us
         return
-    lines, st, start, step_s, duration_s, kernel, bounds, workers = received[0]
+    job: SearchJob = received[0]
     try:
-        satrecs = _SatrecsFromLines(lines)  # each worker builds its chunks' own
-        clock = search_clock(start, step_s, duration_s)
-        for part in run_chunks(satrecs, st, clock, step_s, duration_s, kernel, bounds, workers):
+        satrecs = _SatrecsFromLines(job.lines)  # each worker builds its chunks' own
+        clock = search_clock(job.start, job.step_s, job.duration_s)
+        for part in run_chunks(satrecs, job.st, clock, job.step_s, job.duration_s, job.kernel,
+                               job.bounds, job.workers):
             _send_or_stop(conn, ("part", part))
     except Exception as exc:  # noqa: BLE001 - the caller computes what is missing
         _send_or_stop(conn, ("failed", f"{type(exc).__name__}: {exc}"))
