@@ -62,12 +62,12 @@ def contacts(constellation, names, stations, stations_catalog, min_elevation, st
 
 def _catalog_path(constellation) -> Path | None:
     """The file behind ``--tle`` (a named catalog or a path), or None (a Walker shell)."""
-    from ..orbits.tle import list_catalogs
+    from ..orbits.tle import catalog_file
 
     name = constellation or DEFAULT_CATALOG
-    if name.startswith("walker:"):
+    if name.strip().lower().startswith("walker:"):
         return None
-    return list_catalogs().get(name, Path(name))
+    return catalog_file(name)
 
 
 def _contacts(constellation, names, stations, stations_catalog, min_elevation, start, hours,

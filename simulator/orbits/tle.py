@@ -53,7 +53,7 @@ from simulator.paths import tle_dir
 logger = logging.getLogger(__name__)
 
 __all__ = ["ElementSet", "Catalog", "checksum", "decode_satnum", "parse_tle", "read_tle_file",
-           "load_catalog", "list_catalogs", "filter_names", "epoch_warnings"]
+           "catalog_file", "load_catalog", "list_catalogs", "filter_names", "epoch_warnings"]
 
 #: Length of line 1 and line 2 of a TLE, checksum digit included.
 LINE_LENGTH = 69
@@ -575,6 +575,19 @@ def _looks_like_path(spec: str) -> bool:
     return "/" in spec or "\\" in spec or Path(spec).suffix.lower() in (".tle", ".txt", ".3le", ".2le")
 
 
+def catalog_file(spec: str) -> Path:
+    """The file a catalog spec names: a bundled snapshot's for a dated or family name,
+    else the spec as a path (``~`` expanded); whether it exists is not checked.
+
+    >>> catalog_file("starlink").name
+    'starlink.tle'
+    """
+    key = spec.strip()
+    if key in _SNAPSHOTS or key in _ALIASES:
+        return tle_dir() / _SNAPSHOTS[_ALIASES.get(key, key)]
+    return Path(key).expanduser()
+
+
 def load_catalog(spec: str, *, lenient: bool = False,
                  names: Sequence[str] | None = None) -> Catalog:
     """Load a catalog by name (see :func:`list_catalogs`) or file path.
@@ -584,15 +597,15 @@ def load_catalog(spec: str, *, lenient: bool = False,
     keeps only satellites matching the patterns (see :func:`filter_names`).
     """
     key = spec.strip()
+    path = catalog_file(key)
     if key in _SNAPSHOTS or key in _ALIASES:
         name = _ALIASES.get(key, key)
-        path = tle_dir() / _SNAPSHOTS[name]
         if not path.is_file():
             raise InputError(f"catalog '{name}': bundled file {path} is missing "
                              f"(is SPACEVERSE_HOME pointing at the repository?)")
-    elif Path(key).expanduser().is_file() or _looks_like_path(key):
+    elif path.is_file() or _looks_like_path(key):
         # read_tle_file says precisely what is wrong with a path (missing, a folder, ...)
-        name, path = key, Path(key).expanduser()
+        name = key
     else:
         known = list(list_catalogs())
         close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
